@@ -1,0 +1,239 @@
+//! The cluster file: one TOML file naming every service, its addresses, its data directory, the
+//! cache size, the restock period and the cluster token. Relative paths in it are relative to the
+//! file's own directory, so `data/cluster.toml` can say `data_root = "state"`.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::types::{FrontendId, ReplicaId};
+
+/// Default restock period: every 10 seconds, sold-out toys come back.
+pub const DEFAULT_RESTOCK_PERIOD_MS: u64 = 10_000;
+/// Default cache capacity, in products.
+pub const DEFAULT_CACHE_SIZE: usize = 64;
+
+/// The whole cluster, as every service sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Shared secret every internal request carries in `x-cluster-token`.
+    pub token: String,
+    /// Where each service keeps its state: `<data_root>/catalog`, `<data_root>/order-N`,
+    /// `<data_root>/frontend-N`.
+    pub data_root: PathBuf,
+    /// The initial catalog (JSON list of `{name, price, quantity}`), read on the catalog's first start.
+    pub products: PathBuf,
+    /// Log level (error, warn, info, debug, trace); `RUST_LOG` overrides it.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    pub catalog: CatalogConfig,
+    #[serde(rename = "frontend")]
+    pub frontends: Vec<FrontendConfig>,
+    #[serde(rename = "replica")]
+    pub replicas: Vec<ReplicaConfig>,
+}
+
+/// The catalog service.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Internal listener (other services call it here).
+    pub internal: SocketAddr,
+    /// How often sold-out toys are restocked, in milliseconds.
+    #[serde(default = "default_restock_period_ms")]
+    pub restock_period_ms: u64,
+}
+
+/// One frontend.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontendConfig {
+    pub id: FrontendId,
+    /// Public REST listener, the only port clients use.
+    pub public: SocketAddr,
+    /// Internal listener (the catalog pushes invalidations here).
+    pub internal: SocketAddr,
+    /// Product-cache capacity in entries; 0 turns caching off.
+    #[serde(default = "default_cache_size")]
+    pub cache_size: usize,
+}
+
+/// One order replica.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaConfig {
+    pub id: ReplicaId,
+    /// Internal listener (frontend and peers call it here).
+    pub internal: SocketAddr,
+}
+
+fn default_log_level() -> String {
+    "info".into()
+}
+fn default_restock_period_ms() -> u64 {
+    DEFAULT_RESTOCK_PERIOD_MS
+}
+fn default_cache_size() -> usize {
+    DEFAULT_CACHE_SIZE
+}
+
+impl ClusterConfig {
+    /// Reads and checks a cluster file; relative paths become relative to the file's directory.
+    ///
+    /// # Errors
+    /// A missing or unreadable file, bad TOML, or a cluster that makes no sense (see [`Self::validate`]).
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read cluster file {}: {e}", path.display()))?;
+        let mut config: ClusterConfig =
+            toml::from_str(&text).map_err(|e| format!("bad cluster file {}: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.data_root = base.join(&config.data_root);
+        config.products = base.join(&config.products);
+        config.validate().map_err(|e| format!("bad cluster file {}: {e}", path.display()))?;
+        Ok(config)
+    }
+
+    /// Checks what TOML cannot: ids unique, at least one frontend and one replica, a token.
+    ///
+    /// # Errors
+    /// The first problem found, in words.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.token.trim().is_empty() {
+            return Err("token must not be empty".into());
+        }
+        if self.replicas.is_empty() {
+            return Err("at least one [[replica]] is needed".into());
+        }
+        if self.frontends.is_empty() {
+            return Err("at least one [[frontend]] is needed".into());
+        }
+        let mut ids: Vec<_> = self.replicas.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(format!("replica ids must be unique, got {ids:?}"));
+        }
+        let mut ids: Vec<_> = self.frontends.iter().map(|f| f.id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(format!("frontend ids must be unique, got {ids:?}"));
+        }
+        Ok(())
+    }
+
+    /// Writes the config as TOML (used by tests and tools that make clusters).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("a cluster config always serializes")
+    }
+
+    /// The replica with this id.
+    ///
+    /// # Errors
+    /// No such replica in the file.
+    pub fn replica(&self, id: ReplicaId) -> Result<&ReplicaConfig, String> {
+        self.replicas.iter().find(|r| r.id == id).ok_or_else(|| {
+            let known: Vec<_> = self.replicas.iter().map(|r| r.id).collect();
+            format!("no replica with id {id} in the cluster file (known: {known:?})")
+        })
+    }
+
+    /// The frontend with this id.
+    ///
+    /// # Errors
+    /// No such frontend in the file.
+    pub fn frontend(&self, id: FrontendId) -> Result<&FrontendConfig, String> {
+        self.frontends.iter().find(|f| f.id == id).ok_or_else(|| {
+            let known: Vec<_> = self.frontends.iter().map(|f| f.id).collect();
+            format!("no frontend with id {id} in the cluster file (known: {known:?})")
+        })
+    }
+
+    /// Votes needed for a majority of the order replicas (2 of 3).
+    pub fn majority(&self) -> usize {
+        self.replicas.len() / 2 + 1
+    }
+
+    pub fn catalog_dir(&self) -> PathBuf {
+        self.data_root.join("catalog")
+    }
+    pub fn replica_dir(&self, id: ReplicaId) -> PathBuf {
+        self.data_root.join(format!("order-{id}"))
+    }
+    pub fn frontend_dir(&self, id: FrontendId) -> PathBuf {
+        self.data_root.join(format!("frontend-{id}"))
+    }
+
+    /// A cluster of one catalog, `replicas` order replicas and one frontend, with the given
+    /// addresses. Used by tests and tools; `up` reads a file instead.
+    pub fn local(
+        data_root: PathBuf,
+        products: PathBuf,
+        token: &str,
+        ports: &LocalPorts,
+    ) -> ClusterConfig {
+        let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+        ClusterConfig {
+            token: token.into(),
+            data_root,
+            products,
+            log_level: default_log_level(),
+            catalog: CatalogConfig {
+                internal: at(ports.catalog),
+                restock_period_ms: DEFAULT_RESTOCK_PERIOD_MS,
+            },
+            frontends: vec![FrontendConfig {
+                id: 1,
+                public: at(ports.frontend_public),
+                internal: at(ports.frontend_internal),
+                cache_size: DEFAULT_CACHE_SIZE,
+            }],
+            replicas: ports
+                .replicas
+                .iter()
+                .zip(1..)
+                .map(|(&port, id)| ReplicaConfig { id, internal: at(port) })
+                .collect(),
+        }
+    }
+}
+
+/// Loopback ports for [`ClusterConfig::local`].
+#[derive(Clone, Debug)]
+pub struct LocalPorts {
+    pub frontend_public: u16,
+    pub frontend_internal: u16,
+    pub catalog: u16,
+    pub replicas: Vec<u16>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_relative_paths_and_refuses_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let ports = LocalPorts {
+            frontend_public: 8080,
+            frontend_internal: 8081,
+            catalog: 8082,
+            replicas: vec![8083, 8084, 8085],
+        };
+        let config = ClusterConfig::local("state".into(), "products.json".into(), "t", &ports);
+        let path = dir.path().join("cluster.toml");
+        std::fs::write(&path, config.to_toml()).unwrap();
+        let loaded = ClusterConfig::load(&path).unwrap();
+        assert_eq!(loaded.data_root, dir.path().join("state"));
+        assert_eq!(loaded.replica_dir(2), dir.path().join("state/order-2"));
+        assert_eq!(loaded.majority(), 2);
+
+        let mut dup = config.clone();
+        dup.replicas[1].id = 1;
+        std::fs::write(&path, dup.to_toml()).unwrap();
+        let err = ClusterConfig::load(&path).unwrap_err();
+        assert!(err.contains("replica ids must be unique"), "{err}");
+        std::fs::write(&path, "token = 3").unwrap();
+        assert!(ClusterConfig::load(&path).unwrap_err().contains("bad cluster file"));
+    }
+}

@@ -1,0 +1,27 @@
+//! Shared vocabulary of the toy store: the domain types (products, order entries, ids), the wire
+//! messages of every internal API, the one error type that crosses the wire and maps to an HTTP
+//! status in one place, the storage encoding (bincode 2 with a leading format-version byte), the
+//! cluster configuration, logging set-up, and the small HTTP plumbing every service shares
+//! (the cluster-token filter, JSON replies, the internal client, the server loop with shutdown).
+//!
+//! Invariants kept here:
+//! - Every value written to sled or sent as a bincode body starts with [`encoding::FORMAT_VERSION`];
+//!   a value with another leading byte is refused, never misread.
+//! - Every internal request carries the cluster token; [`http::require_token`] answers 401 otherwise.
+//! - Prices are integer cents ([`Cents`]); only the public API shows them as decimals.
+//!
+//! Deliberately left out: any service logic. This crate knows shapes, not behaviour.
+
+pub mod config;
+pub mod encoding;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod shutdown;
+pub mod types;
+pub mod wire;
+
+pub use config::ClusterConfig;
+pub use error::{Error, Result};
+pub use shutdown::Shutdown;
+pub use types::*;

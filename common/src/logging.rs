@@ -1,0 +1,40 @@
+//! Logging set-up: a terminal logger plus a per-service file in the service's data directory.
+
+use simplelog::{
+    ColorChoice, CombinedLogger, ConfigBuilder, LevelFilter, SharedLogger, TermLogger, TerminalMode,
+    WriteLogger,
+};
+use std::path::Path;
+
+/// Starts logging for `service` (for example "order-2"): terminal and `<dir>/<service>.log`.
+/// `RUST_LOG`, when set to a level name, overrides `level`. Call once per process.
+///
+/// # Errors
+/// The log file cannot be created.
+pub fn init(service: &str, dir: &Path, level: &str) -> Result<(), String> {
+    let level = std::env::var("RUST_LOG").ok().unwrap_or_else(|| level.to_string());
+    let filter: LevelFilter =
+        level.parse().map_err(|_| format!("unknown log level {level:?} (error, warn, info, debug, trace)"))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(format!("{service}.log"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
+    let config = ConfigBuilder::new()
+        .add_filter_ignore_str("sled")
+        .add_filter_ignore_str("hyper")
+        .add_filter_ignore_str("reqwest")
+        .add_filter_ignore_str("warp")
+        .set_thread_level(LevelFilter::Off)
+        .set_target_level(LevelFilter::Off)
+        .build();
+    let loggers: Vec<Box<dyn SharedLogger>> = vec![
+        TermLogger::new(filter, config.clone(), TerminalMode::Stderr, ColorChoice::Auto),
+        WriteLogger::new(filter, config, file),
+    ];
+    // A second init in one process (tests) keeps the first logger: that is fine.
+    let _ = CombinedLogger::init(loggers);
+    Ok(())
+}

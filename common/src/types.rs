@@ -1,0 +1,128 @@
+//! Domain types shared by every service.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Id of an order replica (1, 2, 3 in the default cluster). Higher ids are preferred as leader.
+pub type ReplicaId = u32;
+/// Id of a frontend instance.
+pub type FrontendId = u32;
+/// A leader term. Every leader choice gets a fresh, higher epoch; every log entry records the epoch
+/// of the leader that last wrote it.
+pub type Epoch = u64;
+/// Position of an order in the replicated log. Numbers are dense from 0.
+pub type OrderNumber = u64;
+/// Version of a catalog product; grows with every stock change.
+pub type Version = u64;
+/// A price in integer cents.
+pub type Cents = u64;
+
+/// The smallest and largest quantity one order may ask for.
+pub const MIN_ORDER_QUANTITY: u32 = 1;
+/// See [`MIN_ORDER_QUANTITY`].
+pub const MAX_ORDER_QUANTITY: u32 = 1000;
+
+/// Identity of one client request, used for deduplication end to end: the catalog records the
+/// outcome of `buy` under it and the order log maps it to the number it was given.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// A fresh random id, for requests that came without an idempotency key.
+    pub fn fresh() -> Self {
+        RequestId(format!("g-{:032x}", rand::random::<u128>()))
+    }
+
+    /// The id for a client-supplied idempotency key. The prefix keeps client keys and generated
+    /// ids from ever colliding.
+    pub fn from_idempotency_key(key: &str) -> Self {
+        RequestId(format!("k-{key}"))
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A toy as the catalog holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub name: String,
+    pub price_cents: Cents,
+    pub quantity: u32,
+    pub version: Version,
+}
+
+/// One order in the replicated log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEntry {
+    pub number: OrderNumber,
+    /// Epoch of the leader that last wrote this entry.
+    pub epoch: Epoch,
+    pub request_id: RequestId,
+    pub name: String,
+    pub quantity: u32,
+}
+
+impl OrderEntry {
+    /// Whether two entries describe the same order, whatever epoch stamped them.
+    pub fn same_order(&self, other: &OrderEntry) -> bool {
+        self.number == other.number
+            && self.request_id == other.request_id
+            && self.name == other.name
+            && self.quantity == other.quantity
+    }
+}
+
+/// Formats cents as a decimal with two places: 2599 → "25.99".
+pub fn format_cents(cents: Cents) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// Parses a decimal price with at most two places ("25.99", "10", "3.5") into cents.
+///
+/// # Errors
+/// A negative, non-numeric or over-precise price.
+pub fn parse_cents(text: &str) -> Result<Cents, String> {
+    let bad = || format!("price {text:?} is not a non-negative decimal with at most two places");
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 {
+        return Err(bad());
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let frac: u64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
+}
+
+/// Length of a log whose last number is `last` (`None` for an empty log).
+pub fn len_after(last: Option<OrderNumber>) -> u64 {
+    last.map_or(0, |n| n + 1)
+}
+
+/// Last number of a log of `len` entries (`None` for an empty log).
+pub fn last_of(len: u64) -> Option<OrderNumber> {
+    len.checked_sub(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cents_round_trip() {
+        for (text, cents) in [("25.99", 2599), ("10", 1000), ("3.5", 350), ("0.07", 7)] {
+            assert_eq!(parse_cents(text), Ok(cents), "{text}");
+        }
+        assert_eq!(format_cents(2599), "25.99");
+        assert_eq!(format_cents(1000), "10.00");
+        assert_eq!(format_cents(7), "0.07");
+        for bad in ["", "-1", "1.234", "a", "1.a", ".5"] {
+            assert!(parse_cents(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}
