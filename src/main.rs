@@ -1,1 +1,143 @@
-fn main() {}
+//! `toystore`: one command for every part of the store. It parses arguments, sets up logging and
+//! calls the service's `run`; the services live in their crates.
+
+mod up;
+
+use clap::{Args, Parser, Subcommand};
+use common::{ClusterConfig, FrontendId, ReplicaId, Shutdown};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A replicated online toy store: a frontend with a cache, a catalog, and three order replicas.
+#[derive(Parser)]
+#[command(name = "toystore", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the whole store on this machine: catalog, every order replica and every frontend,
+    /// each as its own process. Stops them all on Ctrl-C or SIGTERM.
+    Up(ClusterArgs),
+    /// Run the catalog service (stock and prices).
+    Catalog {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Restock period in milliseconds (overrides the cluster file).
+        #[arg(long)]
+        restock_period_ms: Option<u64>,
+    },
+    /// Run one order replica.
+    Order {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Which replica, as numbered in the cluster file.
+        #[arg(long)]
+        id: ReplicaId,
+    },
+    /// Run a frontend (the public REST API).
+    Frontend {
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Which frontend, as numbered in the cluster file.
+        #[arg(long, default_value_t = 1)]
+        id: FrontendId,
+        /// Product-cache capacity in entries; 0 turns caching off (overrides the cluster file).
+        #[arg(long)]
+        cache_size: Option<usize>,
+    },
+}
+
+/// Where the cluster is described, and overrides of it.
+#[derive(Args, Clone)]
+struct ClusterArgs {
+    /// The cluster file.
+    #[arg(long, env = "TOYSTORE_CONFIG", default_value = "data/cluster.toml")]
+    config: PathBuf,
+    /// Cluster token (overrides the file).
+    #[arg(long, env = "TOYSTORE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Root of the services' data directories (overrides the file).
+    #[arg(long, env = "TOYSTORE_DATA_ROOT")]
+    data_root: Option<PathBuf>,
+}
+
+impl ClusterArgs {
+    fn load(&self) -> Result<ClusterConfig, String> {
+        let mut config = ClusterConfig::load(&self.config)?;
+        if let Some(token) = &self.token {
+            config.token = token.clone();
+        }
+        if let Some(root) = &self.data_root {
+            config.data_root = root.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+async fn dispatch(command: Command) -> Result<(), String> {
+    let shutdown = || Shutdown::on(common::shutdown::terminate_signal());
+    match command {
+        Command::Up(cluster) => up::run(&cluster.config, cluster.load()?).await,
+        Command::Catalog {
+            cluster,
+            restock_period_ms,
+        } => {
+            let mut config = cluster.load()?;
+            if let Some(period) = restock_period_ms {
+                config.catalog.restock_period_ms = period;
+            }
+            common::logging::init("catalog", &config.catalog_dir(), &config.log_level)?;
+            catalog::run(config, shutdown()).await
+        }
+        Command::Order { cluster, id } => {
+            let config = cluster.load()?;
+            config.replica(id)?;
+            common::logging::init(
+                &format!("order-{id}"),
+                &config.replica_dir(id),
+                &config.log_level,
+            )?;
+            order::run(config, id, shutdown()).await
+        }
+        Command::Frontend {
+            cluster,
+            id,
+            cache_size,
+        } => {
+            let mut config = cluster.load()?;
+            let frontend = config.frontends.iter_mut().find(|f| f.id == id);
+            match (frontend, cache_size) {
+                (Some(frontend), Some(size)) => frontend.cache_size = size,
+                (None, _) => return Err(config.frontend(id).unwrap_err()),
+                _ => {}
+            }
+            common::logging::init(
+                &format!("frontend-{id}"),
+                &config.frontend_dir(id),
+                &config.log_level,
+            )?;
+            frontend::run(config, id, shutdown()).await
+        }
+    }
+}

@@ -86,12 +86,14 @@ impl ClusterConfig {
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read cluster file {}: {e}", path.display()))?;
-        let mut config: ClusterConfig =
-            toml::from_str(&text).map_err(|e| format!("bad cluster file {}: {e}", path.display()))?;
+        let mut config: ClusterConfig = toml::from_str(&text)
+            .map_err(|e| format!("bad cluster file {}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.data_root = base.join(&config.data_root);
         config.products = base.join(&config.products);
-        config.validate().map_err(|e| format!("bad cluster file {}: {e}", path.display()))?;
+        config
+            .validate()
+            .map_err(|e| format!("bad cluster file {}: {e}", path.display()))?;
         Ok(config)
     }
 
@@ -192,7 +194,10 @@ impl ClusterConfig {
                 .replicas
                 .iter()
                 .zip(1..)
-                .map(|(&port, id)| ReplicaConfig { id, internal: at(port) })
+                .map(|(&port, id)| ReplicaConfig {
+                    id,
+                    internal: at(port),
+                })
                 .collect(),
         }
     }
@@ -234,6 +239,8 @@ mod tests {
         let err = ClusterConfig::load(&path).unwrap_err();
         assert!(err.contains("replica ids must be unique"), "{err}");
         std::fs::write(&path, "token = 3").unwrap();
-        assert!(ClusterConfig::load(&path).unwrap_err().contains("bad cluster file"));
+        assert!(ClusterConfig::load(&path)
+            .unwrap_err()
+            .contains("bad cluster file"));
     }
 }

@@ -46,8 +46,9 @@ pub fn u64_key(n: u64) -> [u8; 8] {
 /// # Errors
 /// A key that is not 8 bytes long.
 pub fn key_u64(key: &[u8]) -> Result<u64> {
-    let bytes: [u8; 8] =
-        key.try_into().map_err(|_| Error::Storage(format!("key of {} bytes, not 8", key.len())))?;
+    let bytes: [u8; 8] = key
+        .try_into()
+        .map_err(|_| Error::Storage(format!("key of {} bytes, not 8", key.len())))?;
     Ok(u64::from_be_bytes(bytes))
 }
 
@@ -70,10 +71,41 @@ mod tests {
         assert_eq!(decode::<OrderEntry>(&bytes), Ok(entry));
         let mut wrong_version = bytes.clone();
         wrong_version[0] = 9;
-        assert!(matches!(decode::<OrderEntry>(&wrong_version), Err(Error::Storage(m)) if m.contains("version 9")));
+        assert!(
+            matches!(decode::<OrderEntry>(&wrong_version), Err(Error::Storage(m)) if m.contains("version 9"))
+        );
         assert!(decode::<OrderEntry>(&[]).is_err());
         assert!(decode::<OrderEntry>(&bytes[..3]).is_err());
         assert_eq!(key_u64(&u64_key(42)), Ok(42));
-        assert!(u64_key(1) < u64_key(256), "big-endian keys sort numerically");
+        assert!(
+            u64_key(1) < u64_key(256),
+            "big-endian keys sort numerically"
+        );
+    }
+}
+
+/// FNV-1a, 64 bits: a stable digest (unlike std's hasher, whose algorithm may change between Rust
+/// releases), used to compare replica logs.
+#[derive(Clone, Copy, Debug)]
+pub struct Digest(u64);
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Digest {
+    /// Feeds bytes into the digest.
+    pub fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// The digest as 16 hex digits.
+    pub fn hex(&self) -> String {
+        format!("{:016x}", self.0)
     }
 }

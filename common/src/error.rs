@@ -67,7 +67,10 @@ impl Error {
     pub fn is_deterministic(&self) -> bool {
         matches!(
             self,
-            Error::NotFound(_) | Error::OutOfStock | Error::BadRequest(_) | Error::PayloadTooLarge(_)
+            Error::NotFound(_)
+                | Error::OutOfStock
+                | Error::BadRequest(_)
+                | Error::PayloadTooLarge(_)
         )
     }
 }
@@ -99,6 +102,11 @@ pub struct ErrorDetail {
 
 impl From<&Error> for ErrorBody {
     fn from(e: &Error) -> Self {
-        ErrorBody { error: ErrorDetail { code: e.status(), message: e.to_string() } }
+        ErrorBody {
+            error: ErrorDetail {
+                code: e.status(),
+                message: e.to_string(),
+            },
+        }
     }
 }

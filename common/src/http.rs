@@ -105,7 +105,9 @@ pub async fn recover_internal(rejection: Rejection) -> Result<Response, Infallib
 /// # Errors
 /// The address is in use or not local.
 pub async fn bind(addr: std::net::SocketAddr, what: &str) -> Result<TcpListener, String> {
-    TcpListener::bind(addr).await.map_err(|e| format!("cannot listen for {what} on {addr}: {e}"))
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen for {what} on {addr}: {e}"))
 }
 
 /// Serves `routes` on `listener` until `shutdown`, then lets in-flight requests finish.
@@ -114,7 +116,11 @@ where
     F: Filter<Extract = (T,), Error = Infallible> + Clone + Send + Sync + 'static,
     T: Reply,
 {
-    warp::serve(routes).incoming(listener).graceful(async move { shutdown.wait().await }).run().await
+    warp::serve(routes)
+        .incoming(listener)
+        .graceful(async move { shutdown.wait().await })
+        .run()
+        .await
 }
 
 /// A client for one peer's internal API: adds the token, decodes the [`Error`] of a failure, and
@@ -132,7 +138,11 @@ pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(2);
 impl Peer {
     /// A client for the peer at `addr`; `http` is shared so connections are pooled.
     pub fn new(http: reqwest::Client, addr: std::net::SocketAddr, token: &str) -> Peer {
-        Peer { http, base: format!("http://{addr}"), token: token.into() }
+        Peer {
+            http,
+            base: format!("http://{addr}"),
+            token: token.into(),
+        }
     }
 
     /// A connection-pooling HTTP client with the default timeouts, shared by a service's peers.
@@ -178,9 +188,14 @@ impl Peer {
         request: reqwest::RequestBuilder,
         timeout: Duration,
     ) -> Result<T> {
-        let unreachable = |e: reqwest::Error| Error::Unavailable(format!("{} unreachable: {e}", self.base));
-        let response =
-            request.header(TOKEN_HEADER, &self.token).timeout(timeout).send().await.map_err(unreachable)?;
+        let unreachable =
+            |e: reqwest::Error| Error::Unavailable(format!("{} unreachable: {e}", self.base));
+        let response = request
+            .header(TOKEN_HEADER, &self.token)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(unreachable)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(unreachable)?;
         if status.is_success() {

@@ -1,8 +1,8 @@
 //! Logging set-up: a terminal logger plus a per-service file in the service's data directory.
 
 use simplelog::{
-    ColorChoice, CombinedLogger, ConfigBuilder, LevelFilter, SharedLogger, TermLogger, TerminalMode,
-    WriteLogger,
+    ColorChoice, CombinedLogger, ConfigBuilder, LevelFilter, SharedLogger, TermLogger,
+    TerminalMode, WriteLogger,
 };
 use std::path::Path;
 
@@ -12,9 +12,12 @@ use std::path::Path;
 /// # Errors
 /// The log file cannot be created.
 pub fn init(service: &str, dir: &Path, level: &str) -> Result<(), String> {
-    let level = std::env::var("RUST_LOG").ok().unwrap_or_else(|| level.to_string());
-    let filter: LevelFilter =
-        level.parse().map_err(|_| format!("unknown log level {level:?} (error, warn, info, debug, trace)"))?;
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .unwrap_or_else(|| level.to_string());
+    let filter: LevelFilter = level
+        .parse()
+        .map_err(|_| format!("unknown log level {level:?} (error, warn, info, debug, trace)"))?;
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join(format!("{service}.log"));
     let file = std::fs::OpenOptions::new()
@@ -31,7 +34,12 @@ pub fn init(service: &str, dir: &Path, level: &str) -> Result<(), String> {
         .set_target_level(LevelFilter::Off)
         .build();
     let loggers: Vec<Box<dyn SharedLogger>> = vec![
-        TermLogger::new(filter, config.clone(), TerminalMode::Stderr, ColorChoice::Auto),
+        TermLogger::new(
+            filter,
+            config.clone(),
+            TerminalMode::Stderr,
+            ColorChoice::Auto,
+        ),
         WriteLogger::new(filter, config, file),
     ];
     // A second init in one process (tests) keeps the first logger: that is fine.

@@ -96,7 +96,10 @@ pub fn parse_cents(text: &str) -> Result<Cents, String> {
     }
     let whole: u64 = whole.parse().map_err(|_| bad())?;
     let frac: u64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    whole.checked_mul(100).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(bad)
 }
 
 /// Length of a log whose last number is `last` (`None` for an empty log).

@@ -125,13 +125,23 @@ pub struct LogQuery {
     pub from: OrderNumber,
     #[serde(default = "default_page")]
     pub limit: usize,
+    /// Fencing read: a new leader of this epoch is reading; the replica adopts the epoch first, so
+    /// an older leader can no longer commit behind the reader's back.
+    #[serde(default)]
+    pub epoch: Option<Epoch>,
+    /// The leader doing the fencing read.
+    #[serde(default)]
+    pub leader: Option<ReplicaId>,
 }
 
 /// Entries of a range scan, and the replica's position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogPage {
     pub entries: Vec<OrderEntry>,
+    /// Highest epoch the replica has seen.
     pub epoch: Epoch,
+    /// Epoch of the leader whose log this replica's log is a copy of.
+    pub log_epoch: Epoch,
     pub last: Option<OrderNumber>,
     pub commit: Option<OrderNumber>,
 }

@@ -1,0 +1,314 @@
+//! The order log of one replica, in sled.
+//!
+//! Trees:
+//! - `log`: big-endian order number → encoded [`OrderEntry`], so range scans come out in order.
+//! - `requests`: request id → big-endian number, the deduplication index; it always names exactly
+//!   the entries in `log` (kept in the same transaction).
+//! - `meta`: `epoch` (highest epoch seen), `log_epoch` (epoch of the leader whose log this one is
+//!   a copy of), `commit_len` (entries `0..commit_len` are committed).
+//!
+//! Invariants:
+//! - Numbers are dense from 0: the log is always `0..len`.
+//! - A committed entry never changes what order it is: a rewrite below `commit_len` must carry the
+//!   same order (it may carry a newer epoch stamp); this is asserted.
+//! - `commit_len`, `epoch` and `log_epoch` never go backwards.
+//!
+//! Nothing here is durable until [`OrderLog::flush`] returns.
+
+use common::encoding::{decode, encode, key_u64, u64_key, Digest};
+use common::{Epoch, Error, OrderEntry, OrderNumber, RequestId, Result};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use std::path::Path;
+
+/// Tree names, public so tools can read a stopped replica's directory.
+pub const LOG_TREE: &str = "log";
+/// See [`LOG_TREE`].
+pub const REQUESTS_TREE: &str = "requests";
+/// See [`LOG_TREE`].
+pub const META_TREE: &str = "meta";
+/// Keys of the meta tree.
+pub const META_EPOCH: &str = "epoch";
+/// See [`META_EPOCH`].
+pub const META_LOG_EPOCH: &str = "log_epoch";
+/// See [`META_EPOCH`].
+pub const META_COMMIT_LEN: &str = "commit_len";
+
+/// Position of a log as persisted: what a replica reports about itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Position {
+    pub epoch: Epoch,
+    pub log_epoch: Epoch,
+    pub len: u64,
+    pub commit_len: u64,
+}
+
+/// The order log of one replica.
+pub struct OrderLog {
+    db: sled::Db,
+    log: sled::Tree,
+    requests: sled::Tree,
+    meta: sled::Tree,
+}
+
+fn storage<E: std::fmt::Display>(e: E) -> Error {
+    Error::Storage(e.to_string())
+}
+
+impl OrderLog {
+    /// Opens (or creates) the log in `dir`.
+    ///
+    /// # Errors
+    /// sled cannot open the directory (held by another process, damaged, no permission).
+    pub fn open(dir: &Path) -> Result<OrderLog> {
+        let db = sled::open(dir)
+            .map_err(|e| Error::Storage(format!("cannot open order log {}: {e}", dir.display())))?;
+        Ok(OrderLog {
+            log: db.open_tree(LOG_TREE)?,
+            requests: db.open_tree(REQUESTS_TREE)?,
+            meta: db.open_tree(META_TREE)?,
+            db,
+        })
+    }
+
+    /// The persisted position, read at start.
+    ///
+    /// # Errors
+    /// Storage failures or damaged meta values.
+    pub fn position(&self) -> Result<Position> {
+        let len = match self.log.last()? {
+            Some((key, _)) => key_u64(&key)? + 1,
+            None => 0,
+        };
+        let position = Position {
+            epoch: self.meta_u64(META_EPOCH)?,
+            log_epoch: self.meta_u64(META_LOG_EPOCH)?,
+            len,
+            commit_len: self.meta_u64(META_COMMIT_LEN)?.min(len),
+        };
+        if self.log.len() as u64 != len {
+            return Err(Error::Storage(format!(
+                "log has {} entries but its last number is {}: not dense",
+                self.log.len(),
+                len.saturating_sub(1)
+            )));
+        }
+        Ok(position)
+    }
+
+    fn meta_u64(&self, key: &str) -> Result<u64> {
+        match self.meta.get(key)? {
+            Some(bytes) => key_u64(&bytes),
+            None => Ok(0),
+        }
+    }
+
+    /// Records a meta value (durable at the next flush). Values only grow.
+    pub fn raise_meta(&self, key: &str, value: u64) -> Result<()> {
+        self.meta.fetch_and_update(key, |old| {
+            let old = old.and_then(|b| key_u64(b).ok()).unwrap_or(0);
+            Some(u64_key(old.max(value)).to_vec())
+        })?;
+        Ok(())
+    }
+
+    /// The entry at `number`.
+    ///
+    /// # Errors
+    /// Storage failures or a damaged entry.
+    pub fn get(&self, number: OrderNumber) -> Result<Option<OrderEntry>> {
+        self.log
+            .get(u64_key(number))?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
+
+    /// Up to `limit` entries from `from` on, in order.
+    ///
+    /// # Errors
+    /// Storage failures or a damaged entry.
+    pub fn range(&self, from: OrderNumber, limit: usize) -> Result<Vec<OrderEntry>> {
+        self.log
+            .range(u64_key(from)..)
+            .take(limit)
+            .map(|item| decode(&item?.1))
+            .collect()
+    }
+
+    /// Entries `from..to`.
+    ///
+    /// # Errors
+    /// Storage failures, a damaged entry, or a hole (which would break density).
+    pub fn slice(&self, from: OrderNumber, to: OrderNumber) -> Result<Vec<OrderEntry>> {
+        let entries = self.range(from, to.saturating_sub(from) as usize)?;
+        if entries.len() as u64 != to.saturating_sub(from) {
+            return Err(Error::Storage(format!(
+                "log slice {from}..{to} has {} entries",
+                entries.len()
+            )));
+        }
+        Ok(entries)
+    }
+
+    /// The number a request got, if it is in the log.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn lookup(&self, request_id: &RequestId) -> Result<Option<OrderNumber>> {
+        self.requests
+            .get(request_id.0.as_bytes())?
+            .map(|bytes| key_u64(&bytes))
+            .transpose()
+    }
+
+    /// Writes `entries` (consecutive, starting at `from`, in a log now `current_len` long) over whatever the log holds there, then
+    /// removes every entry at or past `keep_len` that `drop_past_end` selects, keeping the request
+    /// index in step, all in one transaction. Returns the new log length.
+    ///
+    /// `commit_len` guards the committed prefix: a rewrite there must be the same order, and nothing
+    /// below it is ever removed.
+    ///
+    /// # Errors
+    /// Storage failures. A violated invariant panics: that is a protocol bug, not an input error.
+    pub fn write(
+        &self,
+        current_len: u64,
+        from: OrderNumber,
+        entries: &[OrderEntry],
+        commit_len: u64,
+        drop_past_end: impl Fn(&OrderEntry) -> bool,
+    ) -> Result<u64> {
+        let end = from + entries.len() as u64;
+        for (i, entry) in entries.iter().enumerate() {
+            assert_eq!(
+                entry.number,
+                from + i as u64,
+                "entries must be consecutive from {from}"
+            );
+        }
+        assert!(
+            from <= current_len,
+            "write at {from} would leave a hole after {current_len}"
+        );
+        let old: Vec<OrderEntry> = self.range(from, usize::MAX)?;
+        let doomed: Vec<&OrderEntry> = old
+            .iter()
+            .filter(|e| e.number >= end && drop_past_end(e))
+            .collect();
+        if let Some(first) = doomed.first() {
+            assert!(
+                first.number >= commit_len,
+                "would remove committed entry {} (commit_len {commit_len})",
+                first.number
+            );
+            let kept_after = old
+                .iter()
+                .filter(|e| e.number > first.number && !drop_past_end(e));
+            assert!(
+                kept_after.count() == 0,
+                "removing from {} would leave a hole in the log",
+                first.number
+            );
+        }
+        for (entry, was) in entries.iter().zip(old.iter()) {
+            if entry.number < commit_len {
+                assert!(
+                    entry.same_order(was),
+                    "committed entry {} would change from {was:?} to {entry:?}",
+                    entry.number
+                );
+            }
+        }
+        let result = (&self.log, &self.requests).transaction(|(log, requests)| {
+            for (i, entry) in entries.iter().enumerate() {
+                if let Some(was) = old.get(i) {
+                    if was.request_id != entry.request_id {
+                        requests.remove(was.request_id.0.as_bytes())?;
+                    }
+                }
+                log.insert(&u64_key(entry.number), encode(entry))?;
+                requests.insert(entry.request_id.0.as_bytes(), &u64_key(entry.number))?;
+            }
+            for entry in &doomed {
+                log.remove(&u64_key(entry.number))?;
+                requests.remove(entry.request_id.0.as_bytes())?;
+            }
+            Ok::<_, ConflictableTransactionError<Error>>(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => storage(e),
+        })?;
+        Ok(end.max(current_len) - doomed.len() as u64)
+    }
+
+    /// Makes everything written so far durable.
+    ///
+    /// # Errors
+    /// The flush failed: nothing written since the last flush may be acknowledged.
+    pub async fn flush(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Digest of the whole log (every entry, epoch stamps included) and its entry count.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub fn digest(&self) -> Result<(String, u64)> {
+        let mut digest = Digest::default();
+        let mut count = 0;
+        for item in self.log.iter() {
+            let (key, value) = item?;
+            digest.update(&key);
+            digest.update(&value);
+            count += 1;
+        }
+        Ok((digest.hex(), count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(number: u64, epoch: u64, request: &str) -> OrderEntry {
+        OrderEntry {
+            number,
+            epoch,
+            request_id: RequestId(request.into()),
+            name: "Tux".into(),
+            quantity: 1,
+        }
+    }
+
+    #[test]
+    fn write_overwrites_drops_tail_and_keeps_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = OrderLog::open(dir.path()).unwrap();
+        let first = [entry(0, 1, "a"), entry(1, 1, "b"), entry(2, 1, "c")];
+        assert_eq!(log.write(0, 0, &first, 0, |_| false).unwrap(), 3);
+        assert_eq!(log.lookup(&RequestId("c".into())).unwrap(), Some(2));
+        // A new leader (epoch 2) rewrites 1 and drops the older-epoch tail past its end.
+        let second = [entry(1, 2, "x")];
+        assert_eq!(log.write(3, 1, &second, 1, |e| e.epoch < 2).unwrap(), 2);
+        assert_eq!(log.get(1).unwrap(), Some(entry(1, 2, "x")));
+        assert_eq!(log.get(2).unwrap(), None);
+        assert_eq!(log.lookup(&RequestId("b".into())).unwrap(), None);
+        assert_eq!(log.lookup(&RequestId("c".into())).unwrap(), None);
+        assert_eq!(log.lookup(&RequestId("x".into())).unwrap(), Some(1));
+        log.raise_meta(META_COMMIT_LEN, 2).unwrap();
+        log.raise_meta(META_COMMIT_LEN, 1).unwrap();
+        let position = log.position().unwrap();
+        assert_eq!((position.len, position.commit_len), (2, 2));
+    }
+
+    #[test]
+    #[should_panic(expected = "committed entry 0 would change")]
+    fn committed_entries_never_change_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = OrderLog::open(dir.path()).unwrap();
+        log.write(0, 0, &[entry(0, 1, "a")], 0, |_| false).unwrap();
+        log.write(1, 0, &[entry(0, 2, "other")], 1, |_| false)
+            .unwrap();
+    }
+}

@@ -1,0 +1,142 @@
+//! Order replicas: placing and reading orders, replication to followers, catch-up after a
+//! restart, and refusal of `place` by a follower. Real processes throughout.
+
+mod cluster;
+
+use cluster::{Options, Service, TestCluster};
+use common::wire::Health;
+use serde_json::json;
+
+/// The leader the frontend elected: the ready replica that says it leads the highest epoch.
+async fn leader(cluster: &TestCluster) -> Health {
+    let mut healths = Vec::new();
+    for id in cluster.replica_ids() {
+        if let Some(h) = cluster.health(id).await {
+            healths.push(h);
+        }
+    }
+    healths
+        .into_iter()
+        .filter(|h| h.role == common::wire::Role::Leader)
+        .max_by_key(|h| h.epoch)
+        .expect("a replica leads")
+}
+
+/// Orders get dense numbers from 0, read back with what was ordered, and every follower holds
+/// the same entries as the leader.
+#[tokio::test]
+async fn orders_are_dense_and_replicated_to_every_follower() {
+    let cluster = TestCluster::start(Options::default()).await;
+    let toys = ["Tux", "Whale", "Lego", "Kite", "Fox"];
+    for (i, toy) in toys.iter().enumerate() {
+        let number = cluster.buy(toy, (i + 1) as u32).await;
+        assert_eq!(number, i as u64, "numbers are dense from 0");
+    }
+    for (i, toy) in toys.iter().enumerate() {
+        let (status, body) = cluster.public("GET", &format!("/orders/{i}"), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            json!({"data": {"number": i, "name": toy, "quantity": i + 1}})
+        );
+    }
+    let log = cluster.wait_converged(toys.len()).await;
+    let names: Vec<&str> = log.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, toys);
+    let leader = leader(&cluster).await;
+    assert_eq!(leader.id, 3, "the highest ready id leads");
+    assert!(
+        log.iter().all(|e| e.epoch == leader.epoch),
+        "entries carry the epoch that wrote them"
+    );
+}
+
+/// A follower answers `place` with 409 "not leader", naming the leader.
+#[tokio::test]
+async fn a_follower_refuses_place() {
+    let cluster = TestCluster::start(Options::default()).await;
+    let leader = leader(&cluster).await;
+    let follower = cluster
+        .replica_ids()
+        .into_iter()
+        .find(|&id| id != leader.id)
+        .unwrap();
+    let request = json!({"request_id": "r-1", "name": "Tux", "quantity": 1});
+    let (status, body) = cluster
+        .internal_post(cluster.replica_addr(follower), "/internal/place", &request)
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body, json!({"NotLeader": {"leader": leader.id}}));
+    let (status, _) = cluster
+        .internal_get(cluster.replica_addr(follower), "/internal/orders/0")
+        .await;
+    assert_eq!(status, 409, "a follower does not serve reads either");
+}
+
+/// Internal endpoints answer 401 without the cluster token, and with a wrong one.
+#[tokio::test]
+async fn internal_api_needs_the_token() {
+    let cluster = TestCluster::start(Options::default()).await;
+    let addr = cluster.replica_addr(1);
+    for token in [None, Some("wrong")] {
+        let mut request = cluster.http.get(format!("http://{addr}/internal/health"));
+        if let Some(token) = token {
+            request = request.header(common::wire::TOKEN_HEADER, token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 401, "token {token:?}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body, json!("Unauthorized"));
+    }
+}
+
+/// A replica stopped (SIGKILL) while orders are placed catches up after its restart: before it
+/// reports ready it holds every committed order, and then the same log as the others.
+#[tokio::test]
+async fn a_restarted_replica_catches_up() {
+    let mut cluster = TestCluster::start(Options::default()).await;
+    cluster.buy("Tux", 1).await;
+    let leader = leader(&cluster).await;
+    let follower = cluster
+        .replica_ids()
+        .into_iter()
+        .find(|&id| id != leader.id)
+        .unwrap();
+    cluster.kill(Service::Replica(follower));
+    for _ in 0..20 {
+        cluster.buy("Lego", 1).await;
+    }
+    cluster.spawn(Service::Replica(follower));
+    cluster.wait_replica(follower).await;
+    let health = cluster.health(follower).await.unwrap();
+    assert!(
+        health.commit >= Some(20) || health.last >= Some(20),
+        "ready only after catching up: {health:?}"
+    );
+    let log = cluster.wait_converged(21).await;
+    assert_eq!(log.iter().filter(|e| e.name == "Lego").count(), 20);
+}
+
+/// The same idempotency key twice: one order, one stock decrement, the same number back.
+#[tokio::test]
+async fn an_idempotency_key_gives_one_order() {
+    let cluster = TestCluster::start(Options::default()).await;
+    let before = cluster.quantity("Kite").await;
+    let mut numbers = Vec::new();
+    for _ in 0..3 {
+        let response = cluster
+            .http
+            .post(cluster.frontend_url("/orders"))
+            .header("Idempotency-Key", "kite-once")
+            .json(&json!({"name": "Kite", "quantity": 2}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        numbers.push(body["data"]["order_number"].as_u64().unwrap());
+    }
+    assert_eq!(numbers, vec![0, 0, 0]);
+    assert_eq!(cluster.quantity("Kite").await, before - 2);
+    cluster.wait_converged(1).await;
+}
