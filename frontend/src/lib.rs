@@ -1,1 +1,32 @@
-//! frontend
+//! The frontend: the only service clients talk to. It serves the public REST API (warp), answers
+//! product queries from an in-memory cache (quick_cache, S3-FIFO) in front of the catalog,
+//! forwards orders to the order-replica leader, elects a new leader when that one dies, and
+//! retries with the same request id, so a client sees a replica crash only as a slower reply.
+//!
+//! Invariants kept here:
+//! - Freshness: once the catalog's invalidation for `(name, version)` has arrived, no product
+//!   older than `version` is served from or put into the cache (`cache.rs`).
+//! - A non-deterministic failure (not leader, stale epoch, unreachable, storage) never reaches the
+//!   client while retries last; only a deterministic answer (not found, out of stock, bad
+//!   request) or the final 503 does. Every retry of an order resends the same request id, so it
+//!   is placed at most once (`leader.rs`).
+//! - Every leader choice carries an epoch above any a replica has seen or this frontend has used,
+//!   and the other replicas are told before the new leader is (`election.rs`).
+//! - Every public error has the body `{"error": {"code", "message"}}`; every 503 carries
+//!   `Retry-After` (`api.rs`).
+//!
+//! Deliberately left out: coordination between several frontends (each elects on its own and two
+//! of them would take the lead from each other's leaders in turn), negative caching of unknown
+//! toys, TLS and client authentication on the public port, and request-rate limits.
+
+mod api;
+mod cache;
+mod catalog;
+mod election;
+mod input;
+mod internal;
+mod leader;
+mod metrics;
+mod server;
+
+pub use server::run;

@@ -1,0 +1,299 @@
+//! The public REST API: the only port clients use.
+//!
+//! Routes match the path first and the method second, so an unknown path is a 404 and a known
+//! path with the wrong method a 405. Handlers never reject: every outcome, errors included,
+//! becomes a response here, with `{"data": ...}` or the `{"error": {code, message}}` body, and a
+//! `Retry-After` on every 503. Whatever warp itself rejects (no route, wrong method, body over
+//! 4 KiB, no content length) gets the same error body in [`recover`].
+
+use common::error::ErrorBody;
+use common::http::{rejection_error, MAX_BODY_BYTES};
+use common::wire::PlaceRequest;
+use common::{format_cents, Error, FrontendId, OrderEntry, Product, Result};
+use log::{info, warn};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use std::convert::Infallible;
+use std::sync::Arc;
+use warp::http::{HeaderMap, Method, StatusCode};
+use warp::hyper::body::Bytes;
+use warp::path::FullPath;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::input::{parse_order, parse_order_number, percent_decode, request_id, IDEMPOTENCY_KEY};
+use crate::metrics::route_of;
+use crate::server::Frontend;
+
+/// Seconds a client is asked to wait after a 503.
+pub(crate) const RETRY_AFTER_SECONDS: &str = "1";
+/// Content type of `GET /metrics` (Prometheus text format 0.0.4).
+const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
+
+/// Every public route, with errors turned into bodies and each request timed into the metrics.
+pub(crate) fn routes(
+    frontend: Arc<Frontend>,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let id = frontend.id;
+    let metrics = Arc::clone(&frontend.metrics);
+    let state = warp::any().map(move || Arc::clone(&frontend));
+
+    let product = warp::path!("products" / String)
+        .and(warp::get())
+        .and(state.clone())
+        .then(get_product);
+    let place = warp::path!("orders")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
+        .and(warp::header::headers_cloned())
+        .and(warp::body::bytes())
+        .and(state.clone())
+        .then(place_order);
+    let order = warp::path!("orders" / String)
+        .and(warp::get())
+        .and(state.clone())
+        .then(get_order);
+    let health = warp::path!("health")
+        .and(warp::get())
+        .map(|| data(Health { status: "ok" }));
+    let metrics_text = warp::path!("metrics")
+        .and(warp::get())
+        .and(state)
+        .map(render_metrics);
+
+    let routed = product
+        .or(place)
+        .unify()
+        .or(order)
+        .unify()
+        .or(health)
+        .unify()
+        .or(metrics_text)
+        .unify()
+        .map(Ok)
+        .or_else(|rejection| async move { Ok::<_, Infallible>((Err(rejection),)) });
+    // Method and path are taken before routing so a rejection can be logged with them.
+    warp::method()
+        .and(warp::path::full())
+        .and(routed)
+        .map(move |method, path, routed| match routed {
+            Ok(response) => response,
+            Err(rejection) => recover(id, &method, &path, &rejection),
+        })
+        .with(warp::log::custom(move |info| {
+            metrics.observe(
+                route_of(info.path()),
+                info.status().as_u16(),
+                info.elapsed(),
+            )
+        }))
+}
+
+/// `{"data": ...}` wrapper of every success.
+#[derive(Serialize)]
+struct Data<T> {
+    data: T,
+}
+
+#[derive(Serialize)]
+struct ProductView<'a> {
+    name: &'a str,
+    /// Built from the cents as text so it always shows two decimals (10.00, not 10.0).
+    price: Box<RawValue>,
+    quantity: u32,
+}
+
+#[derive(Serialize)]
+struct OrderPlaced {
+    order_number: u64,
+}
+
+#[derive(Serialize)]
+struct OrderView<'a> {
+    number: u64,
+    name: &'a str,
+    quantity: u32,
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+}
+
+fn data<T: Serialize>(value: T) -> Response {
+    warp::reply::json(&Data { data: value }).into_response()
+}
+
+/// The public error body with the error's status, and `Retry-After` on a 503.
+pub(crate) fn error_response(error: &Error) -> Response {
+    let body = ErrorBody::from(error);
+    let status = StatusCode::from_u16(body.error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = warp::reply::with_status(warp::reply::json(&body), status).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            "retry-after",
+            warp::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+        );
+    }
+    response
+}
+
+/// Answers `result`, logging a refused request with what it asked for.
+fn answer<T: Serialize>(id: FrontendId, request: &str, result: Result<T>) -> Response {
+    match result {
+        Ok(value) => data(value),
+        Err(error) => {
+            if error.status() >= 500 {
+                warn!(
+                    "frontend {id}: {request} refused: {} {error}",
+                    error.status()
+                );
+            } else {
+                info!(
+                    "frontend {id}: {request} refused: {} {error}",
+                    error.status()
+                );
+            }
+            error_response(&error)
+        }
+    }
+}
+
+/// The price as a JSON number with exactly two decimals.
+pub(crate) fn price_json(cents: u64) -> Box<RawValue> {
+    RawValue::from_string(format_cents(cents))
+        .expect("digits, a dot and two digits are a JSON number")
+}
+
+async fn get_product(segment: String, frontend: Arc<Frontend>) -> Response {
+    let result = lookup_product(&segment, &frontend).await;
+    let view = result.as_ref().map(|p| ProductView {
+        name: &p.name,
+        price: price_json(p.price_cents),
+        quantity: p.quantity,
+    });
+    answer(
+        frontend.id,
+        &format!("GET /products/{segment}"),
+        view.map_err(Clone::clone),
+    )
+}
+
+/// The product from the cache, or from the catalog (then cached) on a miss.
+async fn lookup_product(segment: &str, frontend: &Frontend) -> Result<Product> {
+    let name = percent_decode(segment)?;
+    if let Some(product) = frontend.cache.get(&name) {
+        return Ok(product);
+    }
+    let product = frontend.catalog.product(&name).await?;
+    frontend.cache.fill(&product);
+    Ok(product)
+}
+
+async fn place_order(headers: HeaderMap, body: Bytes, frontend: Arc<Frontend>) -> Response {
+    let result = async {
+        let order = parse_order(&body)?;
+        let request_id = request_id(headers.get(IDEMPOTENCY_KEY).map(|v| v.as_bytes()))?;
+        let request = PlaceRequest {
+            request_id,
+            name: order.name,
+            quantity: order.quantity,
+        };
+        let what = format!("place {}", request.request_id);
+        let placed = frontend.orders.call(&what, |leader| {
+            let request = &request;
+            async move { leader.place(request).await }
+        });
+        let placed = placed.await?;
+        info!(
+            "frontend {}: order {} placed: {} x {} ({})",
+            frontend.id, placed.number, request.quantity, request.name, request.request_id
+        );
+        // The catalog pushes an invalidation before it answers `buy`; dropping our copy too
+        // means even a lost push cannot make this client see the stock from before its order.
+        frontend.cache.forget(&request.name);
+        Ok(OrderPlaced {
+            order_number: placed.number,
+        })
+    };
+    answer(frontend.id, "POST /orders", result.await)
+}
+
+async fn get_order(segment: String, frontend: Arc<Frontend>) -> Response {
+    let result: Result<OrderEntry> = async {
+        let number = parse_order_number(&segment)?;
+        let what = format!("read order {number}");
+        frontend
+            .orders
+            .call(&what, |leader| async move { leader.order(number).await })
+            .await
+    }
+    .await;
+    let view = result.as_ref().map(|o| OrderView {
+        number: o.number,
+        name: &o.name,
+        quantity: o.quantity,
+    });
+    answer(
+        frontend.id,
+        &format!("GET /orders/{segment}"),
+        view.map_err(Clone::clone),
+    )
+}
+
+fn render_metrics(frontend: Arc<Frontend>) -> Response {
+    let text = frontend.metrics.render(frontend.cache.len());
+    warp::reply::with_header(text, "content-type", METRICS_CONTENT_TYPE).into_response()
+}
+
+/// Turns whatever warp rejected (no route, wrong method, body too large) into the public
+/// error body.
+fn recover(id: FrontendId, method: &Method, path: &FullPath, rejection: &Rejection) -> Response {
+    let error = rejection_error(rejection);
+    info!(
+        "frontend {id}: {method} {} rejected: {} {error}",
+        path.as_str(),
+        error.status()
+    );
+    error_response(&error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_show_two_decimals() {
+        let view = |cents| {
+            let p = ProductView {
+                name: "Tux",
+                price: price_json(cents),
+                quantity: 100,
+            };
+            serde_json::to_string(&Data { data: p }).unwrap()
+        };
+        assert_eq!(
+            view(2599),
+            r#"{"data":{"name":"Tux","price":25.99,"quantity":100}}"#
+        );
+        assert_eq!(
+            view(1000),
+            r#"{"data":{"name":"Tux","price":10.00,"quantity":100}}"#
+        );
+        assert_eq!(
+            view(5),
+            r#"{"data":{"name":"Tux","price":0.05,"quantity":100}}"#
+        );
+    }
+
+    #[test]
+    fn errors_have_the_public_body_and_503s_a_retry_after() {
+        let response = error_response(&Error::Unavailable("catalog unavailable".into()));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let response = error_response(&Error::NotFound("product not found".into()));
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(response.headers().get("retry-after").is_none());
+    }
+}

@@ -1,0 +1,63 @@
+//! The frontend's internal API (cluster token required): the catalog's invalidation pushes, and
+//! the cache's keys for the evaluation's cache-replacement timeline.
+//!
+//! - `POST /internal/invalidate` `{"name", "version"}` → `{}`
+//! - `GET /internal/cache` → `{"keys": ["Tux", ...]}` (sorted)
+
+use common::http::{internal_reply, recover_internal, require_token, MAX_BODY_BYTES};
+use common::wire::Invalidation;
+use common::Result;
+use log::debug;
+use serde::Serialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use crate::server::Frontend;
+
+/// `GET /internal/cache` answer.
+#[derive(Serialize)]
+struct CacheKeys {
+    keys: Vec<String>,
+}
+
+/// Every internal route, behind the cluster token; errors come back as the JSON `Error`.
+pub(crate) fn routes(
+    frontend: Arc<Frontend>,
+    token: &str,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let state = warp::any().map(move || Arc::clone(&frontend));
+    let invalidate = warp::path!("internal" / "invalidate")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
+        .and(warp::body::json())
+        .and(state.clone())
+        .map(invalidate);
+    let keys = warp::path!("internal" / "cache")
+        .and(warp::get())
+        .and(state)
+        .map(cache_keys);
+    require_token(token)
+        .and(invalidate.or(keys).unify())
+        .recover(recover_internal)
+        .unify()
+}
+
+fn invalidate(invalidation: Invalidation, frontend: Arc<Frontend>) -> Response {
+    debug!(
+        "frontend {}: invalidate {} below version {}",
+        frontend.id, invalidation.name, invalidation.version
+    );
+    frontend
+        .cache
+        .invalidate(&invalidation.name, invalidation.version);
+    internal_reply(Result::Ok(serde_json::json!({})))
+}
+
+fn cache_keys(frontend: Arc<Frontend>) -> Response {
+    internal_reply(Result::Ok(CacheKeys {
+        keys: frontend.cache.keys(),
+    }))
+    .into_response()
+}
