@@ -1,39 +1,23 @@
-//! The test cluster: real `toystore` processes on free loopback ports with a temporary data root,
-//! killed for real (SIGKILL) by the tests and in `Drop`, so a failed test leaves nothing running.
+//! The test cluster: `client::LocalCluster` (real `toystore` processes on free loopback ports with
+//! a temporary data root, killed for real and in `Drop`) plus the requests tests make of it.
 #![allow(dead_code)]
 
-use common::config::LocalPorts;
+use client::{ClusterOptions, LocalCluster};
 use common::wire::{Health, LogPage, TOKEN_HEADER};
 use common::{ClusterConfig, OrderEntry, ReplicaId};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+pub use client::Service;
 
 pub const TOKEN: &str = "test-token";
 /// How long a service may take to become ready before the test fails.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// One process of the cluster.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Service {
-    Catalog,
-    Replica(ReplicaId),
-    Frontend,
-}
-
-impl Service {
-    fn name(self) -> String {
-        match self {
-            Service::Catalog => "catalog".into(),
-            Service::Replica(id) => format!("order-{id}"),
-            Service::Frontend => "frontend-1".into(),
-        }
-    }
-}
+/// The frontend every test talks to.
+pub const FRONTEND: Service = Service::Frontend(1);
 
 /// Knobs a test may turn before the cluster starts.
 #[derive(Clone, Debug)]
@@ -53,51 +37,37 @@ impl Default for Options {
     }
 }
 
+/// A [`LocalCluster`] in a temporary directory, with the helpers tests use to talk to it.
 pub struct TestCluster {
-    pub dir: tempfile::TempDir,
+    pub local: LocalCluster,
     pub config: ClusterConfig,
-    config_path: PathBuf,
-    running: BTreeMap<Service, Child>,
     pub http: reqwest::Client,
-}
-
-/// Ports picked by binding port 0; all held until every one is chosen, so none repeats.
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a loopback port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("bound").port())
-        .collect()
 }
 
 impl TestCluster {
     /// Writes the cluster file; starts nothing.
     pub fn new(options: Options) -> TestCluster {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let ports = free_ports(3 + options.replicas);
-        let ports = LocalPorts {
-            frontend_public: ports[0],
-            frontend_internal: ports[1],
-            catalog: ports[2],
-            replicas: ports[3..].to_vec(),
-        };
         let products = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/products.json");
-        let mut config = ClusterConfig::local(dir.path().join("state"), products, TOKEN, &ports);
-        config.frontends[0].cache_size = options.cache_size;
-        config.catalog.restock_period_ms = options.restock_period_ms;
-        let config_path = dir.path().join("cluster.toml");
-        std::fs::write(&config_path, config.to_toml()).expect("write cluster file");
+        let cluster_options = ClusterOptions {
+            replicas: options.replicas,
+            cache_size: options.cache_size,
+            restock_period_ms: options.restock_period_ms,
+            token: TOKEN.into(),
+        };
+        let local = LocalCluster::create(
+            Path::new(env!("CARGO_BIN_EXE_toystore")),
+            None,
+            &products,
+            &cluster_options,
+        )
+        .expect("create the test cluster");
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("http client");
         TestCluster {
-            dir,
-            config,
-            config_path,
-            running: BTreeMap::new(),
+            config: local.config.clone(),
+            local,
             http,
         }
     }
@@ -105,78 +75,23 @@ impl TestCluster {
     /// The whole store, every service ready and a leader elected.
     pub async fn start(options: Options) -> TestCluster {
         let mut cluster = TestCluster::new(options);
-        cluster.spawn(Service::Catalog);
-        for id in cluster.replica_ids() {
-            cluster.spawn(Service::Replica(id));
+        if let Err(e) = cluster.local.start_all(READY_TIMEOUT).await {
+            panic!("{e}\n{}", cluster.stderr_tail());
         }
-        cluster.spawn(Service::Frontend);
-        cluster.wait_catalog().await;
-        for id in cluster.replica_ids() {
-            cluster.wait_replica(id).await;
-        }
-        cluster.wait_orders_served().await;
         cluster
     }
 
-    pub fn replica_ids(&self) -> Vec<ReplicaId> {
-        self.config.replicas.iter().map(|r| r.id).collect()
-    }
-
-    /// Starts one service's process.
     pub fn spawn(&mut self, service: Service) {
-        assert!(
-            !self.running.contains_key(&service),
-            "{service:?} already runs"
-        );
-        let mut command = Command::new(env!("CARGO_BIN_EXE_toystore"));
-        match service {
-            Service::Catalog => command.arg("catalog"),
-            Service::Replica(id) => command.args(["order", "--id", &id.to_string()]),
-            Service::Frontend => command.args(["frontend", "--id", "1"]),
-        };
-        let stderr = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join(format!("{}.stderr", service.name())))
-            .expect("stderr file");
-        let child = command
-            .arg("--config")
-            .arg(&self.config_path)
-            .env("RUST_LOG", "info")
-            .env_remove("TOYSTORE_TOKEN")
-            .env_remove("TOYSTORE_DATA_ROOT")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn toystore");
-        self.running.insert(service, child);
+        self.local.spawn(service).expect("spawn");
     }
 
     /// SIGKILL: the process gets no chance to flush or say goodbye.
     pub fn kill(&mut self, service: Service) {
-        let mut child = self
-            .running
-            .remove(&service)
-            .unwrap_or_else(|| panic!("{service:?} is not running"));
-        child.kill().expect("kill");
-        child.wait().expect("reap");
+        self.local.kill(service).expect("kill");
     }
 
-    /// SIGTERM, then wait for a clean exit.
-    pub fn stop(&mut self, service: Service) -> std::process::ExitStatus {
-        let mut child = self
-            .running
-            .remove(&service)
-            .unwrap_or_else(|| panic!("{service:?} is not running"));
-        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
-        unsafe {
-            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        child.wait().expect("reap")
-    }
-
-    pub fn is_running(&self, service: Service) -> bool {
-        self.running.contains_key(&service)
+    pub fn replica_ids(&self) -> Vec<ReplicaId> {
+        self.config.replicas.iter().map(|r| r.id).collect()
     }
 
     pub fn frontend_url(&self, path: &str) -> String {
@@ -294,43 +209,25 @@ impl TestCluster {
     }
 
     pub async fn wait_catalog(&self) {
-        let addr = self.config.catalog.internal;
-        self.wait_until("catalog ready", || async move {
-            let response = self
-                .http
-                .get(format!("http://{addr}/internal/health"))
-                .header(TOKEN_HEADER, TOKEN)
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
-            matches!(response, Ok(r) if r.status().is_success())
-        })
-        .await;
+        self.wait(self.local.wait_ready(Service::Catalog, READY_TIMEOUT).await);
     }
 
     pub async fn wait_replica(&self, id: ReplicaId) {
-        self.wait_until(&format!("replica {id} ready"), || async move {
-            self.health(id).await.is_some_and(|h| h.ready)
-        })
-        .await;
+        self.wait(
+            self.local
+                .wait_ready(Service::Replica(id), READY_TIMEOUT)
+                .await,
+        );
     }
 
-    /// Until the frontend has an order leader: an unknown order answers 404, not 503.
     pub async fn wait_orders_served(&self) {
-        let url = self.frontend_url("/orders/999999999");
-        self.wait_until("frontend serving orders", || {
-            let url = url.clone();
-            async move {
-                let response = self
-                    .http
-                    .get(url)
-                    .timeout(Duration::from_secs(20))
-                    .send()
-                    .await;
-                matches!(response, Ok(r) if r.status().as_u16() == 404)
-            }
-        })
-        .await;
+        self.wait(self.local.wait_orders_served(READY_TIMEOUT).await);
+    }
+
+    fn wait(&self, result: Result<(), String>) {
+        if let Err(e) = result {
+            panic!("{e}\n{}", self.stderr_tail());
+        }
     }
 
     /// Until every running replica holds the same log as the others (and `expected_len` entries).
@@ -363,11 +260,7 @@ impl TestCluster {
         let deadline = Instant::now() + READY_TIMEOUT;
         while !check().await {
             if Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for {what}; logs in {}:\n{}",
-                    self.dir.path().display(),
-                    self.stderr_tail()
-                );
+                panic!("timed out waiting for {what}\n{}", self.stderr_tail());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -376,32 +269,13 @@ impl TestCluster {
     /// The last lines each service wrote, for failure messages.
     pub fn stderr_tail(&self) -> String {
         let mut out = String::new();
-        for service in [
-            Service::Catalog,
-            Service::Replica(1),
-            Service::Replica(2),
-            Service::Replica(3),
-            Service::Frontend,
-        ] {
-            let path = self.dir.path().join(format!("{}.stderr", service.name()));
-            if let Ok(text) = std::fs::read_to_string(path) {
+        for service in self.local.services() {
+            if let Ok(text) = std::fs::read_to_string(self.local.stderr_path(service)) {
                 let lines: Vec<&str> = text.lines().collect();
-                out.push_str(&format!(
-                    "--- {}\n{}\n",
-                    service.name(),
-                    lines[lines.len().saturating_sub(15)..].join("\n")
-                ));
+                let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+                out.push_str(&format!("--- {service}\n{tail}\n"));
             }
         }
         out
-    }
-}
-
-impl Drop for TestCluster {
-    fn drop(&mut self) {
-        for (_, mut child) in std::mem::take(&mut self.running) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }

@@ -1,0 +1,409 @@
+//! A local cluster of real `toystore` processes: written config on free loopback ports (or an
+//! existing cluster file), each service a child process that can be killed (SIGKILL), stopped
+//! (SIGTERM) and restarted by its pid. Used by `toystore up`, the drill, the evaluation and the
+//! integration tests, so all of them start and break the store the same way. Every process it
+//! started is killed when it is dropped.
+
+use common::config::LocalPorts;
+use common::wire::{Health, TOKEN_HEADER};
+use common::{ClusterConfig, FrontendId, ReplicaId};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// One process of the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Service {
+    Catalog,
+    Replica(ReplicaId),
+    Frontend(FrontendId),
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Service::Catalog => write!(f, "catalog"),
+            Service::Replica(id) => write!(f, "order-{id}"),
+            Service::Frontend(id) => write!(f, "frontend-{id}"),
+        }
+    }
+}
+
+/// Where a child's standard output and error go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The parent's terminal (`toystore up`).
+    Inherit,
+    /// `<data_root>/<service>.stderr`, appended (drills, tests).
+    Files,
+}
+
+/// Knobs for a cluster made by [`LocalCluster::create`].
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    pub replicas: usize,
+    pub cache_size: usize,
+    pub restock_period_ms: u64,
+    pub token: String,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            replicas: 3,
+            cache_size: common::config::DEFAULT_CACHE_SIZE,
+            restock_period_ms: common::config::DEFAULT_RESTOCK_PERIOD_MS,
+            token: format!("local-{:032x}", rand::random::<u128>()),
+        }
+    }
+}
+
+/// The services of a cluster, as child processes of this one.
+pub struct LocalCluster {
+    pub config: ClusterConfig,
+    pub config_path: PathBuf,
+    exe: PathBuf,
+    output: Output,
+    running: BTreeMap<Service, Child>,
+    http: reqwest::Client,
+    /// Keeps a temporary data root alive as long as the cluster.
+    _temp: Option<tempfile::TempDir>,
+}
+
+/// Free loopback ports: bound to port 0 together, so none repeats, then released.
+pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
+}
+
+impl LocalCluster {
+    /// A new cluster on free loopback ports under `data_root` (a fresh temporary directory when
+    /// `None`), with its cluster file written there. Starts nothing.
+    ///
+    /// # Errors
+    /// No free ports, or the directory or file cannot be written.
+    pub fn create(
+        exe: &Path,
+        data_root: Option<&Path>,
+        products: &Path,
+        options: &ClusterOptions,
+    ) -> Result<LocalCluster, String> {
+        let (root, temp) = match data_root {
+            Some(root) => (root.to_path_buf(), None),
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("toystore-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot make a temporary data root: {e}"))?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        std::fs::create_dir_all(&root)
+            .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+        let ports = free_ports(3 + options.replicas).map_err(|e| format!("no free ports: {e}"))?;
+        let ports = LocalPorts {
+            frontend_public: ports[0],
+            frontend_internal: ports[1],
+            catalog: ports[2],
+            replicas: ports[3..].to_vec(),
+        };
+        let products = std::path::absolute(products)
+            .map_err(|e| format!("bad products path {}: {e}", products.display()))?;
+        let mut config = ClusterConfig::local(root.join("state"), products, &options.token, &ports);
+        config.frontends[0].cache_size = options.cache_size;
+        config.catalog.restock_period_ms = options.restock_period_ms;
+        let config_path = root.join("cluster.toml");
+        std::fs::write(&config_path, config.to_toml())
+            .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
+        let mut cluster = LocalCluster::from_config(exe, &config_path, config, Output::Files);
+        cluster._temp = temp;
+        Ok(cluster)
+    }
+
+    /// A cluster described by an existing file; starts nothing (`attach` mode owns no process).
+    pub fn from_config(
+        exe: &Path,
+        config_path: &Path,
+        config: ClusterConfig,
+        output: Output,
+    ) -> LocalCluster {
+        LocalCluster {
+            config,
+            config_path: config_path.to_path_buf(),
+            exe: exe.to_path_buf(),
+            output,
+            running: BTreeMap::new(),
+            http: reqwest::Client::new(),
+            _temp: None,
+        }
+    }
+
+    /// Every service of the cluster file, catalog first.
+    pub fn services(&self) -> Vec<Service> {
+        let mut all = vec![Service::Catalog];
+        all.extend(self.config.replicas.iter().map(|r| Service::Replica(r.id)));
+        all.extend(
+            self.config
+                .frontends
+                .iter()
+                .map(|f| Service::Frontend(f.id)),
+        );
+        all
+    }
+
+    /// The public URL of the first frontend.
+    pub fn frontend_url(&self) -> String {
+        format!("http://{}", self.config.frontends[0].public)
+    }
+
+    /// Where a service's captured stderr goes with [`Output::Files`].
+    pub fn stderr_path(&self, service: Service) -> PathBuf {
+        self.config.data_root.join(format!("{service}.stderr"))
+    }
+
+    pub fn is_running(&self, service: Service) -> bool {
+        self.running.contains_key(&service)
+    }
+
+    /// The pid of a service this cluster started.
+    pub fn pid(&self, service: Service) -> Option<u32> {
+        self.running.get(&service).map(Child::id)
+    }
+
+    /// Starts one service as a child process.
+    ///
+    /// # Errors
+    /// It already runs, or the binary cannot be started.
+    pub fn spawn(&mut self, service: Service) -> Result<u32, String> {
+        if self.running.contains_key(&service) {
+            return Err(format!("{service} already runs"));
+        }
+        let mut command = Command::new(&self.exe);
+        match service {
+            Service::Catalog => command.arg("catalog"),
+            Service::Replica(id) => command.args(["order", "--id", &id.to_string()]),
+            Service::Frontend(id) => command.args(["frontend", "--id", &id.to_string()]),
+        };
+        command
+            .arg("--config")
+            .arg(&self.config_path)
+            .env("TOYSTORE_TOKEN", &self.config.token)
+            .env("TOYSTORE_DATA_ROOT", &self.config.data_root);
+        if self.output == Output::Files {
+            std::fs::create_dir_all(&self.config.data_root)
+                .map_err(|e| format!("cannot create {}: {e}", self.config.data_root.display()))?;
+            let path = self.stderr_path(service);
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            command.stdout(Stdio::null()).stderr(file);
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {service}: {e}"))?;
+        let pid = child.id();
+        self.running.insert(service, child);
+        Ok(pid)
+    }
+
+    /// SIGKILL: no flush, no goodbye. Returns once the process is reaped.
+    ///
+    /// # Errors
+    /// The service is not running under this cluster.
+    pub fn kill(&mut self, service: Service) -> Result<(), String> {
+        let mut child = self
+            .running
+            .remove(&service)
+            .ok_or_else(|| format!("{service} is not running"))?;
+        let _ = child.kill();
+        child
+            .wait()
+            .map_err(|e| format!("cannot reap {service}: {e}"))?;
+        Ok(())
+    }
+
+    /// SIGTERM, then up to `grace` for a clean exit, then SIGKILL.
+    ///
+    /// # Errors
+    /// The service is not running under this cluster.
+    pub fn terminate(
+        &mut self,
+        service: Service,
+        grace: Duration,
+    ) -> Result<Option<ExitStatus>, String> {
+        let mut child = self
+            .running
+            .remove(&service)
+            .ok_or_else(|| format!("{service} is not running"))?;
+        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped; no memory is shared.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Ok(Some(status));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Ok(None)
+    }
+
+    /// Stops every service this cluster started (SIGTERM, then SIGKILL after `grace`), frontends
+    /// first so clients stop before the services behind them.
+    pub fn terminate_all(&mut self, grace: Duration) -> Vec<(Service, Option<ExitStatus>)> {
+        let mut order: Vec<Service> = self.running.keys().copied().collect();
+        order.sort_by_key(|s| match s {
+            Service::Frontend(_) => 0,
+            Service::Replica(_) => 1,
+            Service::Catalog => 2,
+        });
+        order
+            .into_iter()
+            .filter_map(|s| self.terminate(s, grace).ok().map(|status| (s, status)))
+            .collect()
+    }
+
+    /// Services that exited on their own since they were started (reaped here).
+    pub fn reap_exited(&mut self) -> Vec<(Service, ExitStatus)> {
+        let mut exited = Vec::new();
+        for (service, child) in self.running.iter_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                exited.push((*service, status));
+            }
+        }
+        for (service, _) in &exited {
+            self.running.remove(service);
+        }
+        exited
+    }
+
+    /// Starts every service and waits until each is ready and the frontend serves orders.
+    ///
+    /// # Errors
+    /// A service that cannot start or is not ready within `timeout`.
+    pub async fn start_all(&mut self, timeout: Duration) -> Result<(), String> {
+        for service in self.services() {
+            if !self.is_running(service) {
+                self.spawn(service)?;
+            }
+        }
+        for service in self.services() {
+            self.wait_ready(service, timeout).await?;
+        }
+        self.wait_orders_served(timeout).await
+    }
+
+    /// Health of a replica through its internal API, `None` when it does not answer.
+    pub async fn replica_health(&self, id: ReplicaId) -> Option<Health> {
+        let addr = self.config.replica(id).ok()?.internal;
+        self.internal_get_json(&format!("http://{addr}/internal/health"))
+            .await
+    }
+
+    async fn internal_get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Option<T> {
+        let response = self
+            .http
+            .get(url)
+            .header(TOKEN_HEADER, &self.config.token)
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json().await.ok()
+    }
+
+    /// Whether a service answers as ready right now.
+    pub async fn is_ready(&self, service: Service) -> bool {
+        match service {
+            Service::Catalog => {
+                let url = format!("http://{}/internal/health", self.config.catalog.internal);
+                self.internal_get_json::<serde_json::Value>(&url)
+                    .await
+                    .is_some()
+            }
+            Service::Replica(id) => self.replica_health(id).await.is_some_and(|h| h.ready),
+            Service::Frontend(id) => match self.config.frontend(id) {
+                Ok(f) => {
+                    let url = format!("http://{}/health", f.public);
+                    let answer = self
+                        .http
+                        .get(url)
+                        .timeout(Duration::from_secs(1))
+                        .send()
+                        .await;
+                    matches!(answer, Ok(r) if r.status().is_success())
+                }
+                Err(_) => false,
+            },
+        }
+    }
+
+    /// Waits until `service` is ready.
+    ///
+    /// # Errors
+    /// Not ready within `timeout`, or the process exited meanwhile.
+    pub async fn wait_ready(&self, service: Service, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        while !self.is_ready(service).await {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{service} not ready within {timeout:?}{}",
+                    self.log_hint(service)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// Waits until the frontend has an order leader: an unknown order answers 404, not 503.
+    ///
+    /// # Errors
+    /// Not within `timeout`.
+    pub async fn wait_orders_served(&self, timeout: Duration) -> Result<(), String> {
+        let url = format!("{}/orders/{}", self.frontend_url(), u64::MAX);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let answer = self.http.get(&url).timeout(timeout).send().await;
+            if matches!(answer, Ok(r) if r.status().as_u16() == 404) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the frontend serves no orders within {timeout:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log_hint(&self, service: Service) -> String {
+        match self.output {
+            Output::Files => format!("; see {}", self.stderr_path(service).display()),
+            Output::Inherit => String::new(),
+        }
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        for (_, mut child) in std::mem::take(&mut self.running) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
