@@ -1,1 +1,31 @@
-//! catalog
+//! The catalog service: the price and stock of every toy, kept in sled. It answers product
+//! queries, takes stock for orders (`buy`, idempotent by request id), refills sold-out toys every
+//! restock period, and pushes a cache invalidation to every frontend after each stock change.
+//!
+//! Invariants:
+//! - A request id takes stock at most once: checking and taking stock, recording the outcome
+//!   under the request id and journaling the movement are one sled transaction, and a repeated
+//!   `buy` gets its first outcome back.
+//! - Nothing is answered before it is flushed: `buy` and restock flush before anyone hears of them.
+//! - Every change of a toy's quantity bumps its version by one and appends a journal movement.
+//! - Every frontend is sent the invalidation of a successful `buy` before the `buy` is answered.
+//!
+//! Deliberately left out: invalidations are best effort (a short timeout, no resend to a frontend
+//! that missed one); the products file is read only on the first start (later edits are
+//! ignored); prices never change; the catalog is a single instance, not replicated.
+
+mod api;
+mod invalidate;
+mod products_file;
+mod records;
+mod restock;
+mod server;
+mod stock;
+
+pub use invalidate::{Invalidator, INVALIDATE_PATH, INVALIDATE_TIMEOUT};
+pub use records::{
+    BuyOutcome, Movement, MovementKind, StockRecord, BUYS_TREE, FIRST_VERSION, JOURNAL_TREE,
+    PRODUCTS_TREE,
+};
+pub use server::run;
+pub use stock::StockStore;

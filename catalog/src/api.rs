@@ -1,0 +1,168 @@
+//! The catalog's internal HTTP API. Every route needs the cluster token; answers are JSON, a
+//! failure being the [`Error`] itself with its status.
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `GET /internal/health` | `{"ready": true}` |
+//! | `GET /internal/products` | every [`common::Product`] |
+//! | `GET /internal/products/{name}` | one [`common::Product`] (`{name}` percent-encoded) |
+//! | `POST /internal/buy` ([`BuyRequest`]) | [`common::wire::BuyReceipt`] |
+//! | `GET /internal/stats` | [`common::wire::CatalogStats`] |
+
+use log::{debug, error, info, warn};
+use serde::Serialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use common::http::{
+    internal_reply, recover_internal, rejection_error, require_token, MAX_BODY_BYTES,
+};
+use common::wire::BuyRequest;
+use common::{Error, Result};
+
+use crate::server::{Catalog, Stats};
+
+/// `GET /internal/health`: the catalog answers only once its store is open, so it is ready.
+#[derive(Serialize)]
+struct Ready {
+    ready: bool,
+}
+
+/// The internal API over `catalog`, guarded by `token`. Each route matches its path before its
+/// method, so a known path with the wrong method is 405 and an unknown path 404.
+pub(crate) fn routes(
+    token: &str,
+    catalog: Arc<Catalog>,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone + Send + Sync + 'static {
+    let with_catalog = warp::any().map(move || catalog.clone());
+    let health = warp::path!("internal" / "health")
+        .and(warp::get())
+        .map(|| internal_reply(Ok(Ready { ready: true })));
+    let list = warp::path!("internal" / "products")
+        .and(warp::get())
+        .and(with_catalog.clone())
+        .map(|catalog: Arc<Catalog>| internal_reply(catalog.store.list()));
+    let product = warp::path!("internal" / "products" / String)
+        .and(warp::get())
+        .and(with_catalog.clone())
+        .map(read_product);
+    let buy = warp::path!("internal" / "buy")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
+        .and(warp::body::json())
+        .and(with_catalog.clone())
+        .then(buy);
+    let stats = warp::path!("internal" / "stats")
+        .and(warp::get())
+        .and(with_catalog)
+        .map(|catalog: Arc<Catalog>| internal_reply(Ok(catalog.stats.snapshot())));
+    let api = health
+        .or(list)
+        .unify()
+        .or(product)
+        .unify()
+        .or(buy)
+        .unify()
+        .or(stats)
+        .unify();
+    require_token(token)
+        .and(api)
+        .or_else(log_rejection)
+        .recover(recover_internal)
+}
+
+/// `GET /internal/products/{name}`.
+fn read_product(raw_name: String, catalog: Arc<Catalog>) -> Response {
+    Stats::add(&catalog.stats.product_reads, 1);
+    let result = percent_decode(&raw_name).and_then(|name| catalog.store.get(&name));
+    match &result {
+        Ok(_) => {}
+        Err(e @ (Error::NotFound(_) | Error::BadRequest(_))) => {
+            info!("product read {raw_name:?} refused: {e}");
+        }
+        Err(e) => error!("product read {raw_name:?} failed: {e}"),
+    }
+    internal_reply(result)
+}
+
+/// `POST /internal/buy`: on success every frontend is told before the answer goes out, so no
+/// frontend serves the old quantity once the order is acknowledged (unless it missed the push).
+async fn buy(request: BuyRequest, catalog: Arc<Catalog>) -> Response {
+    Stats::add(&catalog.stats.buys, 1);
+    let BuyRequest {
+        request_id,
+        name,
+        quantity,
+    } = &request;
+    let result = catalog.store.buy(&request).await;
+    match &result {
+        Ok(receipt) => {
+            // Debug, not info: one line per order would drown the log under load.
+            debug!(
+                "buy {request_id}: took {quantity} of {name}, {} left (version {})",
+                receipt.remaining, receipt.version
+            );
+            catalog.invalidator.push(name, receipt.version).await;
+        }
+        Err(Error::OutOfStock) => info!("buy {request_id}: out of stock for {name}"),
+        Err(Error::NotFound(_)) => info!("buy {request_id}: no toy named {name:?}"),
+        Err(e @ Error::BadRequest(_)) => info!("buy {request_id}: refused: {e}"),
+        Err(e) => error!("buy {request_id}: failed: {e}"),
+    }
+    internal_reply(result)
+}
+
+/// Logs a request refused before reaching a handler (no token, unknown path, bad body), then
+/// passes the rejection on to [`recover_internal`].
+async fn log_rejection(rejection: Rejection) -> Result<(Response,), Rejection> {
+    match rejection_error(&rejection) {
+        e @ Error::Unauthorized => warn!("internal request refused: {e}"),
+        e => info!("internal request refused: {e}"),
+    }
+    Err(rejection)
+}
+
+/// Decodes a percent-encoded path segment (`Rubik%27s%20Cube` → `Rubik's Cube`). warp hands path
+/// parameters over undecoded.
+///
+/// # Errors
+/// [`Error::BadRequest`] for a `%` not followed by two hex digits, or bytes that are not UTF-8.
+pub(crate) fn percent_decode(segment: &str) -> Result<String> {
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |at: usize| bytes.get(at).copied().and_then(hex_value);
+            let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else {
+                return Err(Error::BadRequest(format!(
+                    "product name {segment:?} has a % not followed by two hex digits"
+                )));
+            };
+            decoded.push(high << 4 | low);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(decoded).map_err(|_| {
+        Error::BadRequest(format!(
+            "product name {segment:?} is not UTF-8 once decoded"
+        ))
+    })
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,86 @@
+//! What the catalog's sled trees hold: their names and the value types, all written with
+//! [`common::encoding::encode`]. The `inspect` tool and recovery drills read the trees with these.
+
+use serde::{Deserialize, Serialize};
+
+use common::wire::BuyReceipt;
+use common::{Cents, Product, RequestId, Version};
+
+/// Name of the tree of products (name → [`StockRecord`]).
+pub const PRODUCTS_TREE: &str = "products";
+/// Name of the tree of buy outcomes (request id → [`BuyOutcome`]).
+pub const BUYS_TREE: &str = "buys";
+/// Name of the tree of stock movements (big-endian sequence number → [`Movement`]).
+pub const JOURNAL_TREE: &str = "journal";
+
+/// The version a product starts at; 0 is left free to mean "never seen" to a cache.
+pub const FIRST_VERSION: Version = 1;
+
+/// One toy in the [`PRODUCTS_TREE`] (its name is the key).
+///
+/// - `version` grows by exactly one with every change of `quantity`, and never goes back.
+/// - `quantity` never exceeds `initial_quantity`: buys take stock, restock only refills a
+///   sold-out toy to `initial_quantity`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRecord {
+    /// Price in integer cents.
+    pub price_cents: Cents,
+    /// Units in stock now.
+    pub quantity: u32,
+    /// Units the toy started with; what a restock brings it back to.
+    pub initial_quantity: u32,
+    /// Version of this toy's stock; see the invariants above.
+    pub version: Version,
+}
+
+impl StockRecord {
+    /// The toy as the API shows it.
+    pub fn product(&self, name: &str) -> Product {
+        Product {
+            name: name.to_string(),
+            price_cents: self.price_cents,
+            quantity: self.quantity,
+            version: self.version,
+        }
+    }
+}
+
+/// The recorded answer to one `buy`, kept in the [`BUYS_TREE`] under its request id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BuyOutcome {
+    /// Stock was taken.
+    Bought(BuyReceipt),
+    /// Not enough stock; nothing was taken.
+    OutOfStock,
+    /// No toy of that name.
+    NotFound,
+}
+
+/// Why the stock of a toy moved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MovementKind {
+    /// The toy was loaded from the products file on the catalog's first start.
+    Initial,
+    /// A `buy` took stock.
+    Buy {
+        /// The request that took it.
+        request_id: RequestId,
+    },
+    /// The toy was sold out and was refilled to its initial quantity.
+    Restock,
+}
+
+/// One entry of the [`JOURNAL_TREE`]: a change of one toy's quantity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Movement {
+    /// The toy.
+    pub name: String,
+    /// Why it moved.
+    pub kind: MovementKind,
+    /// Change of quantity: negative for a buy, positive for the initial load and a restock.
+    pub delta: i64,
+    /// Quantity after the movement.
+    pub quantity_after: u32,
+    /// The toy's version after the movement.
+    pub version: Version,
+}

@@ -1,0 +1,317 @@
+//! The stock store: every toy's price and quantity in sled, the outcome of every `buy` by request
+//! id, and a journal of every stock movement.
+//!
+//! Three trees (value types in [`crate::records`]):
+//! - [`PRODUCTS_TREE`]: name (UTF-8 bytes) → [`StockRecord`].
+//! - [`BUYS_TREE`]: request id (UTF-8 bytes) → [`BuyOutcome`], so a retried `buy` gets its first
+//!   answer back and never takes stock twice.
+//! - [`JOURNAL_TREE`]: [`u64_key`] of an increasing sequence number → [`Movement`].
+//!
+//! Every change to a product writes the product and its journal movement in one transaction and
+//! is flushed before anyone is told about it.
+
+use log::info;
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
+};
+use std::path::Path;
+
+use common::encoding::{decode, encode, key_u64, u64_key};
+use common::wire::{BuyReceipt, BuyRequest};
+use common::{Error, Product, Result, MAX_ORDER_QUANTITY, MIN_ORDER_QUANTITY};
+
+use crate::products_file;
+use crate::records::{
+    BuyOutcome, Movement, MovementKind, StockRecord, BUYS_TREE, JOURNAL_TREE, PRODUCTS_TREE,
+};
+
+/// The catalog's stock in sled. Cloning is cheap (sled handles are shared).
+///
+/// - A request id takes stock at most once, and always gets its first outcome back.
+/// - A change of stock, its journal movement and (for a buy) its outcome commit together.
+/// - Nothing is returned to the caller before it is flushed.
+#[derive(Clone, Debug)]
+pub struct StockStore {
+    db: sled::Db,
+    products: sled::Tree,
+    buys: sled::Tree,
+    journal: sled::Tree,
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+
+impl StockStore {
+    /// Opens the database at `path`; on the first start (no products yet) loads `products_file`
+    /// in one transaction and flushes it. Later starts ignore the file.
+    ///
+    /// # Errors
+    /// The database cannot be opened, or the products file is missing or malformed (duplicate or
+    /// empty names, bad prices, no products); the message names the path.
+    pub fn open(path: &Path, products_file: &Path) -> Result<StockStore, String> {
+        let db = sled::open(path)
+            .map_err(|e| format!("cannot open catalog database {}: {e}", path.display()))?;
+        let tree = |name: &str| {
+            db.open_tree(name).map_err(|e| {
+                format!(
+                    "cannot open tree {name} in catalog database {}: {e}",
+                    path.display()
+                )
+            })
+        };
+        let store = StockStore {
+            products: tree(PRODUCTS_TREE)?,
+            buys: tree(BUYS_TREE)?,
+            journal: tree(JOURNAL_TREE)?,
+            db,
+        };
+        if store.products.is_empty() {
+            let initial = products_file::read(products_file)?;
+            let shown = products_file.display();
+            store
+                .load_initial(&initial)
+                .map_err(|e| format!("cannot load products file {shown}: {e}"))?;
+            info!("catalog loaded {} toys from {shown}", initial.len());
+        } else {
+            info!("catalog opened with {} toys", store.products.len());
+        }
+        Ok(store)
+    }
+
+    fn load_initial(&self, initial: &[(String, StockRecord)]) -> Result<()> {
+        // One transaction, so a crash during the first start leaves an empty tree and the next
+        // start loads the whole file again instead of keeping half of it.
+        (&self.products, &self.journal)
+            .transaction(|(products, journal)| {
+                for (name, record) in initial {
+                    products.insert(name.as_bytes(), encode(record))?;
+                    let movement = Movement {
+                        name: name.clone(),
+                        kind: MovementKind::Initial,
+                        delta: i64::from(record.quantity),
+                        quantity_after: record.quantity,
+                        version: record.version,
+                    };
+                    append(journal, &movement)?;
+                }
+                Ok(())
+            })
+            .map_err(tx_error)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The toy called `name`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] ("product not found"), or [`Error::Storage`].
+    pub fn get(&self, name: &str) -> Result<Product> {
+        match self.products.get(name.as_bytes())? {
+            Some(bytes) => Ok(decode::<StockRecord>(&bytes)?.product(name)),
+            None => Err(not_found()),
+        }
+    }
+
+    /// Every toy, in name order.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the tree cannot be read or holds damaged data.
+    pub fn list(&self) -> Result<Vec<Product>> {
+        self.products
+            .iter()
+            .map(|item| {
+                let (key, bytes) = item?;
+                let name = std::str::from_utf8(&key)
+                    .map_err(|_| Error::Storage(format!("product key {key:?} is not UTF-8")))?;
+                Ok(decode::<StockRecord>(&bytes)?.product(name))
+            })
+            .collect()
+    }
+
+    /// Every movement of the journal with its sequence number, oldest first.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the tree cannot be read or holds damaged data.
+    pub fn journal(&self) -> Result<Vec<(u64, Movement)>> {
+        self.journal
+            .iter()
+            .map(|item| {
+                let (key, bytes) = item?;
+                Ok((key_u64(&key)?, decode(&bytes)?))
+            })
+            .collect()
+    }
+
+    /// Takes `request.quantity` of `request.name`, once per request id: checking the stock,
+    /// taking it, recording the outcome and journaling the movement are one transaction, and
+    /// the database is flushed before this returns. A request id seen before gets its first
+    /// outcome back, whatever the stock is now.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] for a quantity outside 1..=1000, [`Error::NotFound`] for an unknown
+    /// toy, [`Error::OutOfStock`] when there is not enough, [`Error::Storage`] when sled fails.
+    pub async fn buy(&self, request: &BuyRequest) -> Result<BuyReceipt> {
+        let (outcome, repeated) = self.decide_buy(request)?;
+        // Even a repeated request flushes: its first answer may not be on disk yet.
+        self.flush().await?;
+        if repeated {
+            info!(
+                "buy {}: repeated request, answering its first outcome",
+                request.request_id
+            );
+        }
+        match outcome {
+            BuyOutcome::Bought(receipt) => Ok(receipt),
+            BuyOutcome::OutOfStock => Err(Error::OutOfStock),
+            BuyOutcome::NotFound => Err(not_found()),
+        }
+    }
+
+    /// The transaction of [`Self::buy`]: the outcome, and whether it was recorded before.
+    fn decide_buy(&self, request: &BuyRequest) -> Result<(BuyOutcome, bool)> {
+        let id = request.request_id.0.as_bytes();
+        let name = request.name.as_str();
+        let quantity = request.quantity;
+        (&self.products, &self.buys, &self.journal)
+            .transaction(|(products, buys, journal)| {
+                if let Some(bytes) = buys.get(id)? {
+                    return Ok((decode(&bytes).map_err(abort)?, true));
+                }
+                if !(MIN_ORDER_QUANTITY..=MAX_ORDER_QUANTITY).contains(&quantity) {
+                    return Err(abort(Error::BadRequest(format!(
+                        "quantity must be a whole number from {MIN_ORDER_QUANTITY} to \
+                         {MAX_ORDER_QUANTITY}"
+                    ))));
+                }
+                let outcome = match read(products, name)? {
+                    None => BuyOutcome::NotFound,
+                    Some(record) if record.quantity < quantity => BuyOutcome::OutOfStock,
+                    Some(mut record) => {
+                        record.quantity -= quantity;
+                        record.version += 1;
+                        products.insert(name.as_bytes(), encode(&record))?;
+                        let movement = Movement {
+                            name: name.to_string(),
+                            kind: MovementKind::Buy {
+                                request_id: request.request_id.clone(),
+                            },
+                            delta: -i64::from(quantity),
+                            quantity_after: record.quantity,
+                            version: record.version,
+                        };
+                        append(journal, &movement)?;
+                        BuyOutcome::Bought(BuyReceipt {
+                            version: record.version,
+                            remaining: record.quantity,
+                        })
+                    }
+                };
+                buys.insert(id, encode(&outcome))?;
+                Ok((outcome, false))
+            })
+            .map_err(tx_error)
+    }
+
+    /// Refills every sold-out toy to its initial quantity, bumping its version and journaling a
+    /// restock, in one transaction, flushed before this returns. Toys that started at 0 are left
+    /// alone (there is nothing to refill them to).
+    ///
+    /// Returns the restocked toys as they now stand.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when sled fails.
+    pub async fn restock_sold_out(&self) -> Result<Vec<Product>> {
+        // sled transactions cannot scan, so find candidates first and re-check each inside the
+        // transaction (a concurrent restock may have refilled it already).
+        let sold_out: Vec<String> = self
+            .list()?
+            .into_iter()
+            .filter(|p| p.quantity == 0)
+            .map(|p| p.name)
+            .collect();
+        if sold_out.is_empty() {
+            return Ok(Vec::new());
+        }
+        let restocked = (&self.products, &self.journal)
+            .transaction(|(products, journal)| {
+                let mut restocked = Vec::new();
+                for name in &sold_out {
+                    let Some(mut record) = read(products, name)? else {
+                        continue;
+                    };
+                    if record.quantity != 0 || record.initial_quantity == 0 {
+                        continue;
+                    }
+                    record.quantity = record.initial_quantity;
+                    record.version += 1;
+                    products.insert(name.as_bytes(), encode(&record))?;
+                    let movement = Movement {
+                        name: name.clone(),
+                        kind: MovementKind::Restock,
+                        delta: i64::from(record.quantity),
+                        quantity_after: record.quantity,
+                        version: record.version,
+                    };
+                    append(journal, &movement)?;
+                    restocked.push(record.product(name));
+                }
+                Ok(restocked)
+            })
+            .map_err(tx_error)?;
+        if !restocked.is_empty() {
+            self.flush().await?;
+        }
+        Ok(restocked)
+    }
+
+    /// Flushes everything written so far to disk.
+    ///
+    /// This is sled's blocking `flush` on tokio's blocking pool, not `flush_async`: in sled
+    /// 0.34.7 concurrent `flush_async` calls can deadlock (spacejam/sled#1308, fixed only on
+    /// sled's unreleased main branch), and concurrent buys flush concurrently.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the flush fails.
+    pub async fn flush(&self) -> Result<()> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| Error::Internal(format!("flush task failed: {e}")))??;
+        Ok(())
+    }
+}
+
+fn not_found() -> Error {
+    Error::NotFound("product not found".into())
+}
+
+fn abort(error: Error) -> ConflictableTransactionError<Error> {
+    ConflictableTransactionError::Abort(error)
+}
+
+fn tx_error(error: TransactionError<Error>) -> Error {
+    match error {
+        TransactionError::Abort(error) => error,
+        TransactionError::Storage(error) => error.into(),
+    }
+}
+
+/// Reads a product inside a transaction.
+fn read(products: &TransactionalTree, name: &str) -> TxResult<Option<StockRecord>> {
+    match products.get(name.as_bytes())? {
+        Some(bytes) => decode(&bytes).map(Some).map_err(abort),
+        None => Ok(None),
+    }
+}
+
+/// Appends a movement to the journal inside a transaction. sled serializes transactions and its
+/// ids grow monotonically (across restarts too), so journal order is commit order.
+fn append(journal: &TransactionalTree, movement: &Movement) -> TxResult<()> {
+    let seq = journal
+        .generate_id()
+        .map_err(ConflictableTransactionError::Storage)?;
+    journal.insert(&u64_key(seq)[..], encode(movement))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
