@@ -183,6 +183,18 @@ impl LocalCluster {
     /// # Errors
     /// It already runs, or the binary cannot be started.
     pub fn spawn(&mut self, service: Service) -> Result<u32, String> {
+        self.spawn_with_env(service, &[])
+    }
+
+    /// [`Self::spawn`] with extra environment variables (tests arm faults this way).
+    ///
+    /// # Errors
+    /// It already runs, or the binary cannot be started.
+    pub fn spawn_with_env(
+        &mut self,
+        service: Service,
+        env: &[(&str, &str)],
+    ) -> Result<u32, String> {
         if self.running.contains_key(&service) {
             return Err(format!("{service} already runs"));
         }
@@ -196,7 +208,8 @@ impl LocalCluster {
             .arg("--config")
             .arg(&self.config_path)
             .env("TOYSTORE_TOKEN", &self.config.token)
-            .env("TOYSTORE_DATA_ROOT", &self.config.data_root);
+            .env("TOYSTORE_DATA_ROOT", &self.config.data_root)
+            .envs(env.iter().copied());
         if self.output == Output::Files {
             std::fs::create_dir_all(&self.config.data_root)
                 .map_err(|e| format!("cannot create {}: {e}", self.config.data_root.display()))?;

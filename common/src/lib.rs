@@ -15,6 +15,7 @@
 pub mod config;
 pub mod encoding;
 pub mod error;
+pub mod faults;
 pub mod http;
 pub mod logging;
 pub mod shutdown;

@@ -80,6 +80,8 @@ pub(crate) struct Replica {
     pub peers: Vec<(ReplicaId, Peer)>,
     pub catalog: Peer,
     pub shutdown: Shutdown,
+    /// Crash points armed by a test (`TOYSTORE_FAULT`); inert otherwise.
+    pub faults: common::faults::Faults,
 }
 
 impl Replica {
@@ -125,6 +127,7 @@ impl Replica {
             catalog,
             config,
             shutdown,
+            faults: common::faults::Faults::from_env(),
         })
     }
 
@@ -309,6 +312,7 @@ impl Replica {
                 drops_past_leader_end(epoch, leader_len, e.number, e.epoch)
             })
             .unwrap_or_else(|e| self.fail_stop("append write", &e));
+        self.faults.hit("follower-mid-append");
         let new_commit = len_after(request.commit).min(leader_len).max(commit_len);
         let meta = self
             .log

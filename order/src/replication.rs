@@ -209,6 +209,7 @@ async fn batcher(
         if let Err(e) = replica.log.flush().await {
             replica.fail_stop("batch flush", &e);
         }
+        replica.faults.hit("leader-after-local-flush");
         replica.state().len = new_len;
         shared.flushed.send_replace(new_len);
         recompute_commit(&replica, &shared);
@@ -250,6 +251,7 @@ fn recompute_commit(replica: &Replica, shared: &LeaderShared) {
         if let Err(e) = replica.log.raise_meta(META_COMMIT_LEN, majority_len) {
             warn!("replica {}: cannot record commit index: {e}", replica.id);
         }
+        replica.faults.hit("leader-after-commit");
         shared.commit.send_if_modified(|c| {
             let raised = majority_len > *c;
             *c = (*c).max(majority_len);

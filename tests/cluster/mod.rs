@@ -74,7 +74,18 @@ impl TestCluster {
 
     /// The whole store, every service ready and a leader elected.
     pub async fn start(options: Options) -> TestCluster {
+        TestCluster::start_with_faults(options, &[]).await
+    }
+
+    /// [`Self::start`], with a fault (`TOYSTORE_FAULT`, see `common::faults`) armed in some services.
+    pub async fn start_with_faults(options: Options, faults: &[(Service, &str)]) -> TestCluster {
         let mut cluster = TestCluster::new(options);
+        for (service, fault) in faults {
+            cluster
+                .local
+                .spawn_with_env(*service, &[(common::faults::FAULT_ENV, fault)])
+                .expect("spawn armed service");
+        }
         if let Err(e) = cluster.local.start_all(READY_TIMEOUT).await {
             panic!("{e}\n{}", cluster.stderr_tail());
         }
