@@ -7,14 +7,16 @@ use cluster::{Options, Service, TestCluster};
 use common::wire::CatalogStats;
 use serde_json::{json, Value};
 
+/// One row of the contract: case name, method, path, body, status, expected body.
+type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, u16, Value);
+
 /// Every row of the API contract: status and exact body for each request.
 #[tokio::test]
 async fn the_api_contract_row_by_row() {
     let cluster = TestCluster::start(Options::default()).await;
     let quantity_rule = "quantity must be a whole number from 1 to 1000";
     let error = |code: u16, message: &str| json!({"error": {"code": code, "message": message}});
-    // (case, method, path, body, status, expected body)
-    let cases: Vec<(&str, &str, &str, Option<&str>, u16, Value)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "known toy",
             "GET",
