@@ -1,0 +1,271 @@
+//! Opening a data directory without changing a byte of it.
+//!
+//! sled 0.34 has no read-only mode: opening runs recovery (which may write) and takes an exclusive
+//! `flock` on the `db` file. So the tool first checks, without taking anything, whether a running
+//! service holds that lock, then copies the sled files into a temporary directory and opens the
+//! copy. The original is only ever opened for reading.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use common::ReplicaId;
+use tempfile::TempDir;
+
+use crate::error::{Error, Holder, Result};
+
+/// The file sled 0.34 locks (`Config::db_path`, locked in `Config::try_lock`).
+const SLED_DB_FILE: &str = "db";
+/// The file sled 0.34 writes its settings to on first open.
+const SLED_CONF_FILE: &str = "conf";
+
+/// What a data directory holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Kind {
+    /// The catalog's stock store.
+    Catalog,
+    /// An order replica's log. The id comes from the directory's name (`order-N`) or its log
+    /// file (`order-N.log`); 0 when neither says (real ids start at 1).
+    Replica(ReplicaId),
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Kind::Catalog => f.write_str("the catalog"),
+            Kind::Replica(0) => f.write_str("an order replica"),
+            Kind::Replica(id) => write!(f, "order replica {id}"),
+        }
+    }
+}
+
+/// A private copy of a data directory, open in sled. Dropping it deletes the copy.
+pub(crate) struct Copied {
+    pub(crate) db: sled::Db,
+    /// The original directory, for messages.
+    pub(crate) path: PathBuf,
+    pub(crate) kind: Kind,
+    /// Set when `--force` copied a directory a running service holds.
+    pub(crate) held_by: Option<Holder>,
+    // Declared after `db` so the database is closed before its files are removed.
+    _copy: TempDir,
+}
+
+/// Copies `path` and opens the copy. A directory held by a running service is refused unless
+/// `force`.
+pub(crate) fn open_copy(path: &Path, force: bool) -> Result<Copied> {
+    require_database(path)?;
+    let held_by = if is_locked(&path.join(SLED_DB_FILE))? {
+        let holder = Holder {
+            service: describe(path),
+            pid: lock_holder_pid(&path.join(SLED_DB_FILE)),
+        };
+        if !force {
+            return Err(Error::Held {
+                path: path.to_path_buf(),
+                holder,
+            });
+        }
+        Some(holder)
+    } else {
+        None
+    };
+    let copy = tempfile::Builder::new()
+        .prefix("toystore-inspect-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    copy_dir(path, copy.path())?;
+    let db = open_sled(path, copy.path())?;
+    let kind = kind_of(path, &db)?;
+    Ok(Copied {
+        db,
+        path: path.to_path_buf(),
+        kind,
+        held_by,
+        _copy: copy,
+    })
+}
+
+/// Refuses anything that is not a directory with sled's two files in it.
+fn require_database(path: &Path) -> Result<()> {
+    let not = |why: String| Error::NotDataDir {
+        path: path.to_path_buf(),
+        why,
+    };
+    match fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(not("there is no such directory".into()))
+        }
+        Err(e) => return Err(Error::io(path, e)),
+        Ok(meta) if !meta.is_dir() => return Err(not("it is a file, not a directory".into())),
+        Ok(_) => {}
+    }
+    if path.join(SLED_DB_FILE).is_file() && path.join(SLED_CONF_FILE).is_file() {
+        return Ok(());
+    }
+    let root_hint = if path.join("catalog").is_dir() || has_replica_dirs(path) {
+        "; it looks like a data root: `toystore inspect check PATH` checks all of it, \
+         `toystore inspect PATH/order-1` shows one replica"
+    } else {
+        ""
+    };
+    Err(not(format!(
+        "it holds no sled database (files `{SLED_DB_FILE}` and `{SLED_CONF_FILE}`){root_hint}"
+    )))
+}
+
+fn has_replica_dirs(path: &Path) -> bool {
+    fs::read_dir(path).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with("order-"))
+        })
+    })
+}
+
+/// Whether some process holds sled's lock on `db_file`. sled keeps an exclusive `flock` on it for
+/// as long as the database is open, so a shared non-blocking `flock` on a read-only handle fails
+/// exactly then. It writes nothing; the probe's own lock lives for two system calls (a service
+/// starting in that very instant would fail to lock and exit, and starting it again is enough).
+fn is_locked(db_file: &Path) -> Result<bool> {
+    let file = fs::File::open(db_file).map_err(|e| Error::io(db_file, e))?;
+    // SAFETY: `file` owns the descriptor for the whole call; flock only reads the fd number.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    if rc == 0 {
+        // Closing `file` (on return) releases the probe's lock.
+        return Ok(false);
+    }
+    let error = io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(true)
+    } else {
+        Err(Error::io(db_file, error))
+    }
+}
+
+/// The process holding a write `flock` on `db_file`, from `/proc/locks` (Linux), best effort.
+/// Matches on the inode only: on overlay file systems the lock is listed under the underlying
+/// device, which `stat` does not show.
+fn lock_holder_pid(db_file: &Path) -> Option<u32> {
+    let inode = fs::metadata(db_file).ok()?.ino();
+    let locks = fs::read_to_string("/proc/locks").ok()?;
+    // A line reads "1: FLOCK  ADVISORY  WRITE 5864 fe:00:5308480 0 EOF"; waiters have "->" in
+    // the second field and are skipped.
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1) != Some(&"FLOCK") || fields.get(3) != Some(&"WRITE") {
+            return None;
+        }
+        let lock_inode: u64 = fields.get(5)?.rsplit(':').next()?.parse().ok()?;
+        (lock_inode == inode).then(|| fields.get(4)?.parse().ok())?
+    })
+}
+
+/// Which service a directory belongs to, from its name or the log file the service writes in it.
+fn describe(path: &Path) -> String {
+    match kind_from_path(path) {
+        Some(kind) => kind.to_string(),
+        None => "a toystore service".into(),
+    }
+}
+
+/// The kind a directory's name (`catalog`, `order-N`) or log file (`catalog.log`,
+/// `order-N.log`) announces.
+fn kind_from_path(path: &Path) -> Option<Kind> {
+    let from_name = |name: &str| {
+        if name == "catalog" {
+            Some(Kind::Catalog)
+        } else {
+            name.strip_prefix("order-")?.parse().ok().map(Kind::Replica)
+        }
+    };
+    if let Some(kind) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(from_name)
+    {
+        return Some(kind);
+    }
+    fs::read_dir(path).ok()?.flatten().find_map(|entry| {
+        let name = entry.file_name();
+        from_name(name.to_str()?.strip_suffix(".log")?)
+    })
+}
+
+/// Copies the sled files of `from` into `to`. Service log files (`*.log`) are left out: they are
+/// not part of the database and can be large.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    for entry in fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+        let entry = entry.map_err(|e| Error::io(from, e))?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        let file_type = entry.file_type().map_err(|e| Error::io(&source, e))?;
+        if file_type.is_dir() {
+            fs::create_dir(&target).map_err(|e| Error::io(&target, e))?;
+            copy_dir(&source, &target)?;
+        } else if file_type.is_file() && source.extension().is_none_or(|ext| ext != "log") {
+            fs::copy(&source, &target).map_err(|e| Error::io(&source, e))?;
+            // The copy keeps the original's mode; an archived read-only directory must still
+            // give a copy sled can open for writing.
+            fs::set_permissions(&target, fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io(&target, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the copy. sled reports damage as an error, or on some damage panics; both become
+/// [`Error::Damaged`] naming the original directory.
+fn open_sled(original: &Path, copy: &Path) -> Result<sled::Db> {
+    let opened = catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(copy).open()));
+    match opened {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(Error::damaged(
+            original,
+            format!("sled cannot open it: {e}"),
+        )),
+        Err(panic) => Err(Error::damaged(
+            original,
+            format!("sled failed while recovering it: {}", panic_message(&panic)),
+        )),
+    }
+}
+
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Tells a catalog from a replica by its trees; the id of a replica comes from its path.
+fn kind_of(path: &Path, db: &sled::Db) -> Result<Kind> {
+    let names = db.tree_names();
+    let has = |tree: &str| names.iter().any(|n| n == tree.as_bytes());
+    if has(catalog::PRODUCTS_TREE) && has(catalog::JOURNAL_TREE) {
+        return Ok(Kind::Catalog);
+    }
+    if has(order::log::LOG_TREE) && has(order::log::META_TREE) {
+        let id = match kind_from_path(path) {
+            Some(Kind::Replica(id)) => id,
+            _ => 0,
+        };
+        return Ok(Kind::Replica(id));
+    }
+    let names: Vec<String> = names
+        .iter()
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect();
+    Err(Error::NotDataDir {
+        path: path.to_path_buf(),
+        why: format!(
+            "it is a sled database but neither a catalog nor an order replica (its trees: {})",
+            names.join(", ")
+        ),
+    })
+}

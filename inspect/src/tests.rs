@@ -1,0 +1,154 @@
+//! Reading directories written by the services' own storage code.
+
+use std::path::{Path, PathBuf};
+
+use common::{OrderEntry, RequestId};
+use order::log::{META_COMMIT_LEN, META_EPOCH, META_LOG_EPOCH};
+use order::OrderLog;
+
+use crate::{CatalogDir, DataDir, Error, Kind, ReplicaDir};
+
+fn entry(number: u64, request: &str) -> OrderEntry {
+    OrderEntry {
+        number,
+        epoch: 2,
+        request_id: RequestId(request.into()),
+        name: "Tux".into(),
+        quantity: 1,
+    }
+}
+
+/// A replica directory `order-2` with three entries, two committed; returns its log's digest.
+async fn write_replica(root: &Path) -> (PathBuf, String) {
+    let dir = root.join("order-2");
+    let log = OrderLog::open(&dir).unwrap();
+    let entries = [entry(0, "a"), entry(1, "b"), entry(2, "c")];
+    log.write(0, 0, &entries, 0, |_| false).unwrap();
+    log.raise_meta(META_EPOCH, 3).unwrap();
+    log.raise_meta(META_LOG_EPOCH, 2).unwrap();
+    log.raise_meta(META_COMMIT_LEN, 2).unwrap();
+    log.flush().await.unwrap();
+    let (digest, _) = log.digest().unwrap();
+    (dir, digest)
+}
+
+#[tokio::test]
+async fn a_replica_reads_back_with_the_logs_own_digest() {
+    let root = tempfile::tempdir().unwrap();
+    let (dir, digest) = write_replica(root.path()).await;
+    let replica = ReplicaDir::open(&dir, false).unwrap();
+    assert_eq!(replica.id(), 2);
+    let summary = replica.summary().unwrap();
+    assert_eq!((summary.epoch, summary.log_epoch), (3, 2));
+    assert_eq!(
+        (summary.commit, summary.last, summary.entries),
+        (Some(1), Some(2), 3)
+    );
+    assert!(summary.dense);
+    assert_eq!(summary.digest, digest, "same digest as OrderLog::digest");
+    let snapshot = replica.snapshot().unwrap();
+    assert_eq!(
+        snapshot.digest(),
+        digest,
+        "re-encoding gives the same bytes"
+    );
+    let middle: Vec<_> = replica.entries(1, Some(1)).map(Result::unwrap).collect();
+    assert_eq!(middle, [entry(1, "b")]);
+}
+
+#[tokio::test]
+async fn a_held_directory_is_named_and_only_forced_open() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("order-3");
+    let log = OrderLog::open(&dir).unwrap();
+    log.write(0, 0, &[entry(0, "a")], 0, |_| false).unwrap();
+    log.flush().await.unwrap();
+    let Err(held @ Error::Held { .. }) = ReplicaDir::open(&dir, false) else {
+        panic!("a held directory must be refused");
+    };
+    let message = held.to_string();
+    assert!(
+        message.contains("in use by a running service: order replica 3"),
+        "{message}"
+    );
+    assert!(message.contains("--force"), "{message}");
+    let forced = ReplicaDir::open(&dir, true).unwrap();
+    assert_eq!(
+        forced.held_by().map(|h| h.service.as_str()),
+        Some("order replica 3")
+    );
+    assert_eq!(forced.summary().unwrap().entries, 1);
+}
+
+#[test]
+fn what_is_not_a_data_directory_says_so() {
+    let root = tempfile::tempdir().unwrap();
+    let message = |path: &Path| match crate::open(path, false) {
+        Err(e @ Error::NotDataDir { .. }) => e.to_string(),
+        Err(e) => panic!("{}: wrong error {e}", path.display()),
+        Ok(_) => panic!("{} opened", path.display()),
+    };
+    assert!(message(&root.path().join("missing")).contains("no such directory"));
+    std::fs::write(root.path().join("file"), "x").unwrap();
+    assert!(message(&root.path().join("file")).contains("is a file"));
+    std::fs::create_dir(root.path().join("order-1")).unwrap();
+    let at_root = message(root.path());
+    assert!(at_root.contains("holds no sled database"), "{at_root}");
+    assert!(at_root.contains("looks like a data root"), "{at_root}");
+    let other = root.path().join("other");
+    drop(sled::open(&other).unwrap());
+    assert!(message(&other).contains("neither a catalog nor an order replica"));
+}
+
+#[test]
+fn damaged_files_are_an_error_not_a_panic() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("order-1");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("conf"), b"not a sled config").unwrap();
+    std::fs::write(dir.join("db"), vec![0xAB; 4096]).unwrap();
+    match crate::open(&dir, false) {
+        Err(e @ (Error::Damaged { .. } | Error::NotDataDir { .. })) => {
+            assert!(e.to_string().contains("order-1"), "{e}")
+        }
+        Err(e) => panic!("wrong error {e}"),
+        Ok(_) => panic!("garbage opened"),
+    }
+}
+
+#[test]
+fn the_catalog_is_recognised_and_refused_as_a_replica() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("catalog");
+    let products = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/products.json");
+    drop(catalog::StockStore::open(&dir, &products).unwrap());
+    let Ok(DataDir::Catalog(catalog)) = crate::open(&dir, false) else {
+        panic!("not recognised as the catalog");
+    };
+    let summary = catalog.summary().unwrap();
+    assert!(!summary.toys.is_empty());
+    assert_eq!(
+        summary.journal_len,
+        summary.toys.len() as u64,
+        "one initial load each"
+    );
+    let tux = summary.toys.iter().find(|t| t.name == "Tux").unwrap();
+    assert_eq!(
+        (tux.price.as_str(), tux.quantity, tux.sold),
+        ("25.99", 100, 0)
+    );
+    let snapshot = catalog.snapshot().unwrap();
+    assert_eq!(snapshot.products.len(), summary.toys.len());
+    let message = ReplicaDir::open(&dir, false).err().unwrap().to_string();
+    assert!(
+        message.contains("the catalog's data directory, not an order replica's"),
+        "{message}"
+    );
+    assert_eq!(
+        CatalogDir::open(&dir, false)
+            .map(|c| c.path().to_path_buf())
+            .ok(),
+        Some(dir.clone())
+    );
+    assert_eq!(Kind::Replica(2).to_string(), "order replica 2");
+}
