@@ -1,6 +1,7 @@
 //! `toystore`: one command for every part of the store. It parses arguments, sets up logging and
 //! calls the service's `run`; the services live in their crates.
 
+mod inspect_cmd;
 mod up;
 
 use clap::{Args, Parser, Subcommand};
@@ -48,6 +49,9 @@ enum Command {
         #[arg(long)]
         cache_size: Option<usize>,
     },
+    /// See and check what is on disk: summarize a data directory, list orders, stock or the
+    /// journal, compare two replica logs, or check a whole data root. Never changes what it reads.
+    Inspect(inspect_cmd::InspectArgs),
 }
 
 /// Where the cluster is described, and overrides of it.
@@ -139,5 +143,6 @@ async fn dispatch(command: Command) -> Result<(), String> {
             )?;
             frontend::run(config, id, shutdown()).await
         }
+        Command::Inspect(args) => inspect_cmd::run(args),
     }
 }

@@ -5,9 +5,7 @@
 //! and returns a [`CheckResult`] whose violations carry the evidence: the numbers, request ids
 //! and quantities that disagree. The checks do no I/O and never panic on any input.
 
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Display;
 
 use catalog::MovementKind;
 use common::{OrderEntry, OrderNumber, RequestId};
@@ -15,6 +13,11 @@ use order::protocol::{best_log, LogSummary};
 
 use crate::catalog::CatalogSnapshot;
 use crate::replica::ReplicaSnapshot;
+
+mod result;
+
+use result::Check;
+pub use result::{CheckResult, MAX_LISTED_VIOLATIONS};
 
 /// Name of [`committed_entries_agree`].
 pub const COMMITTED_AGREE: &str = "committed entries agree";
@@ -28,68 +31,6 @@ pub const STOCK_CONSERVED: &str = "stock conserved";
 pub const BUYS_MATCH_ORDERS: &str = "buys match orders";
 /// Name of [`logs_identical`].
 pub const LOGS_IDENTICAL: &str = "logs identical";
-
-/// At most this many violations are listed per check (the rest are counted), so a log that
-/// diverges everywhere still gives a readable report.
-pub const MAX_LISTED_VIOLATIONS: usize = 50;
-
-/// The outcome of one check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct CheckResult {
-    /// Which check (one of the `const` names of this module).
-    pub name: &'static str,
-    /// True exactly when `violations` is empty.
-    pub passed: bool,
-    /// What was checked, in numbers (entries compared, toys, digests).
-    pub figures: BTreeMap<String, String>,
-    /// One line of evidence per violation; past [`MAX_LISTED_VIOLATIONS`], a last line counts
-    /// the rest.
-    pub violations: Vec<String>,
-}
-
-/// Accumulates a [`CheckResult`].
-struct Check {
-    name: &'static str,
-    figures: BTreeMap<String, String>,
-    violations: Vec<String>,
-    unlisted: usize,
-}
-
-impl Check {
-    fn new(name: &'static str) -> Check {
-        Check {
-            name,
-            figures: BTreeMap::new(),
-            violations: Vec::new(),
-            unlisted: 0,
-        }
-    }
-
-    fn figure(&mut self, label: impl Into<String>, value: impl Display) {
-        self.figures.insert(label.into(), value.to_string());
-    }
-
-    fn violation(&mut self, evidence: String) {
-        if self.violations.len() < MAX_LISTED_VIOLATIONS {
-            self.violations.push(evidence);
-        } else {
-            self.unlisted += 1;
-        }
-    }
-
-    fn finish(mut self) -> CheckResult {
-        if self.unlisted > 0 {
-            let more = format!("... and {} more violations", self.unlisted);
-            self.violations.push(more);
-        }
-        CheckResult {
-            name: self.name,
-            passed: self.violations.is_empty(),
-            figures: self.figures,
-            violations: self.violations,
-        }
-    }
-}
 
 /// An entry as evidence: "#7: 2 Lego (epoch 3, request g-…)".
 pub fn show_entry(entry: &OrderEntry) -> String {
@@ -110,7 +51,12 @@ fn entry_at(replica: &ReplicaSnapshot, number: OrderNumber) -> Option<&OrderEntr
         .and_then(|i| replica.entries.get(i));
     match at_index {
         Some(entry) if entry.number == number => Some(entry),
-        _ => replica.entries.iter().find(|e| e.number == number),
+        // Not dense (a violation of its own): entries are still in number order.
+        _ => replica
+            .entries
+            .binary_search_by_key(&number, |e| e.number)
+            .ok()
+            .map(|i| &replica.entries[i]),
     }
 }
 
@@ -134,15 +80,24 @@ pub fn committed_entries_agree(replicas: &[ReplicaSnapshot]) -> CheckResult {
     let mut check = Check::new(COMMITTED_AGREE);
     let knower = replicas.iter().max_by_key(|r| r.commit_len);
     let committed = knower.map_or(0, |r| r.commit_len);
+    let knower = knower.map_or(0, |r| r.id);
     check.figure("replicas", replicas.len());
     check.figure("committed", committed);
-    for number in 0..committed {
+    // Bounded by what is held, so a damaged huge commit length is one violation, not a hang.
+    let held_len = replicas.iter().map(|r| r.entries.len() as u64).max();
+    let held_len = held_len.unwrap_or(0).min(committed);
+    if held_len < committed {
+        check.violation(format!(
+            "numbers {held_len}..{committed} are committed (replica {knower} knows {committed} \
+             committed) but no replica holds them"
+        ));
+    }
+    for number in 0..held_len {
         let held: Vec<_> = replicas
             .iter()
             .filter_map(|r| entry_at(r, number).map(|e| (r.id, e)))
             .collect();
         let Some(&(first_id, first)) = held.first() else {
-            let knower = knower.map_or(0, |r| r.id);
             check.violation(format!(
                 "number {number} is committed (replica {knower} knows {committed} committed) \
                  but no replica holds it"
@@ -232,7 +187,8 @@ pub fn one_order_per_request(
     check.finish()
 }
 
-/// Per toy, what the journal and an order log say about its stock.
+/// Per toy, what the journal and an order log say about its stock. Sums saturate: damaged
+/// values must give a violation, not an overflow panic.
 #[derive(Default)]
 struct Tally {
     initial: i64,
@@ -252,28 +208,34 @@ pub fn stock_conserved(catalog: &CatalogSnapshot, orders: &[OrderEntry]) -> Chec
     for (_, movement) in &catalog.journal {
         let tally = tallies.entry(&movement.name).or_default();
         match movement.kind {
-            MovementKind::Initial => tally.initial += movement.delta,
+            MovementKind::Initial => tally.initial = tally.initial.saturating_add(movement.delta),
             MovementKind::Restock => {
-                tally.restocked += movement.delta;
-                tally.restocks += 1;
+                tally.restocked = tally.restocked.saturating_add(movement.delta);
+                tally.restocks = tally.restocks.saturating_add(1);
             }
-            MovementKind::Buy { .. } => tally.journal_sold -= movement.delta,
+            MovementKind::Buy { .. } => {
+                tally.journal_sold = tally.journal_sold.saturating_sub(movement.delta)
+            }
         }
         tally.last_after = Some(movement.quantity_after);
     }
     for entry in orders {
-        tallies.entry(&entry.name).or_default().order_sold += i64::from(entry.quantity);
+        let tally = tallies.entry(&entry.name).or_default();
+        tally.order_sold = tally.order_sold.saturating_add(i64::from(entry.quantity));
     }
     for name in catalog.products.keys() {
         tallies.entry(name).or_default();
     }
-    let total = |f: fn(&Tally) -> i64| tallies.values().map(f).sum::<i64>();
+    let total = |f: fn(&Tally) -> i64| tallies.values().map(f).fold(0i64, i64::saturating_add);
     check.figure("toys", catalog.products.len());
     check.figure("sold in the order log", total(|t| t.order_sold));
     check.figure("sold in the journal", total(|t| t.journal_sold));
     check.figure(
         "restocks",
-        tallies.values().map(|t| t.restocks).sum::<u64>(),
+        tallies
+            .values()
+            .map(|t| t.restocks)
+            .fold(0u64, u64::saturating_add),
     );
     for (name, t) in &tallies {
         let Some(record) = catalog.products.get(*name) else {
@@ -284,7 +246,10 @@ pub fn stock_conserved(catalog: &CatalogSnapshot, orders: &[OrderEntry]) -> Chec
             ));
             continue;
         };
-        let expected = t.initial + t.restocked - t.order_sold;
+        let expected = t
+            .initial
+            .saturating_add(t.restocked)
+            .saturating_sub(t.order_sold);
         if expected != i64::from(record.quantity) {
             check.violation(format!(
                 "{name}: initial {} + restocked {} ({} restocks) - sold {} (order log) = \

@@ -260,7 +260,17 @@ fn kind_of(path: &Path, db: &sled::Db) -> Result<Kind> {
     let names: Vec<String> = names
         .iter()
         .map(|n| String::from_utf8_lossy(n).into_owned())
+        .filter(|n| n != "__sled__default")
         .collect();
+    if names.is_empty() {
+        // Every service creates its trees on its first start, so a database without any is one
+        // whose records sled dropped while recovering: it keeps only what passes its checksums.
+        return Err(Error::damaged(
+            path,
+            "sled recovered no trees from its database: it is empty, or damaged beyond what \
+             sled's recovery keeps",
+        ));
+    }
     Err(Error::NotDataDir {
         path: path.to_path_buf(),
         why: format!(

@@ -96,24 +96,26 @@ fn what_is_not_a_data_directory_says_so() {
     assert!(at_root.contains("holds no sled database"), "{at_root}");
     assert!(at_root.contains("looks like a data root"), "{at_root}");
     let other = root.path().join("other");
-    drop(sled::open(&other).unwrap());
+    sled::open(&other).unwrap().open_tree("unrelated").unwrap();
     assert!(message(&other).contains("neither a catalog nor an order replica"));
 }
 
-#[test]
-fn damaged_files_are_an_error_not_a_panic() {
+#[tokio::test]
+async fn damaged_files_are_an_error_not_a_panic() {
     let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("order-1");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join("conf"), b"not a sled config").unwrap();
-    std::fs::write(dir.join("db"), vec![0xAB; 4096]).unwrap();
+    let (dir, _) = write_replica(root.path()).await;
+    let size = std::fs::metadata(dir.join("db")).unwrap().len() as usize;
+    std::fs::write(dir.join("db"), vec![0xAB; size]).unwrap();
     match crate::open(&dir, false) {
-        Err(e @ (Error::Damaged { .. } | Error::NotDataDir { .. })) => {
-            assert!(e.to_string().contains("order-1"), "{e}")
-        }
+        Err(e @ Error::Damaged { .. }) => assert!(e.to_string().contains("order-2"), "{e}"),
         Err(e) => panic!("wrong error {e}"),
         Ok(_) => panic!("garbage opened"),
     }
+    std::fs::write(dir.join("conf"), b"not a sled config").unwrap();
+    assert!(matches!(
+        crate::open(&dir, false),
+        Err(Error::Damaged { .. })
+    ));
 }
 
 #[test]

@@ -106,7 +106,12 @@ fn a_committed_number_nobody_holds_is_a_loss() {
     let replicas = vec![replica(1, 4, log()), replica(2, 3, log())];
     let result = committed_entries_agree(&replicas);
     assert!(!result.passed);
-    assert!(result.violations[0].contains("number 3 is committed"));
+    assert!(result.violations[0].contains("numbers 3..4 are committed"));
+    let mut hole = log();
+    hole.remove(1);
+    let result = committed_entries_agree(&[replica(1, 3, hole), replica(2, u64::MAX, vec![])]);
+    assert_eq!(result.violations.len(), 2, "{result:?}");
+    assert!(result.violations[1].contains("number 1 is committed"));
 }
 
 #[test]

@@ -1,0 +1,252 @@
+//! `toystore inspect`: see and check what is on disk. This parses the arguments and writes the
+//! output; reading the directories, the checks and the formats live in the `inspect` crate.
+
+use clap::{Args, Subcommand};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use inspect::render;
+
+/// Arguments of `toystore inspect`.
+#[derive(Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Inspect never changes what it reads: it copies the directory to a temporary \
+                  directory ($TMPDIR) and opens the copy. A directory a running service holds is \
+                  refused unless --force."
+)]
+pub struct InspectArgs {
+    #[command(subcommand)]
+    command: Option<InspectCommand>,
+    /// A service's data directory: the catalog's (DATA_ROOT/catalog) or an order replica's
+    /// (DATA_ROOT/order-N). Shows a replica's position, first and last entries and digest, or
+    /// every toy of the catalog.
+    #[arg(required = true)]
+    path: Option<PathBuf>,
+    #[command(flatten)]
+    output: Output,
+}
+
+/// Options every inspect command takes.
+#[derive(Args, Clone, Copy)]
+struct Output {
+    /// Print JSON instead of text, for scripts.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Inspect a directory even while a service holds it, by copying it anyway; the copy may
+    /// catch a write half done (it then reads as if the service had crashed at that instant).
+    #[arg(long, global = true)]
+    force: bool,
+}
+
+#[derive(Subcommand)]
+enum InspectCommand {
+    /// List an order replica's log entries (number, epoch, quantity, toy, request id), streamed.
+    Orders {
+        /// The replica's data directory (DATA_ROOT/order-N).
+        path: PathBuf,
+        /// First number to list.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Last number to list (included); the end of the log without it.
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Show every toy of the catalog: price, quantity, initial quantity, version, and the units
+    /// sold and restocks its journal records.
+    Stock {
+        /// The catalog's data directory (DATA_ROOT/catalog).
+        path: PathBuf,
+    },
+    /// List the catalog's stock journal (initial loads, buys, restocks), streamed.
+    Journal {
+        /// The catalog's data directory (DATA_ROOT/catalog).
+        path: PathBuf,
+        /// First journal sequence number to list.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+    },
+    /// Compare two replica logs: the first number where they differ and what each holds there,
+    /// or "identical" with the shared digest.
+    Diff {
+        /// One replica's data directory.
+        a: PathBuf,
+        /// The other's.
+        b: PathBuf,
+    },
+    /// Check the store's invariants over a whole data root (catalog/ and every order-N/):
+    /// committed entries agree, numbers dense, one order per request, stock conserved, buys
+    /// match orders, logs identical. Exits 0 only when every check passes.
+    Check {
+        /// The data root (the directory holding catalog/ and order-N/).
+        data_root: PathBuf,
+    },
+}
+
+/// What can stop the output: the inspection itself, or stdout.
+enum Failure {
+    Inspect(inspect::Error),
+    Output(io::Error),
+    /// `check` ran and found violations; the report is already printed.
+    ChecksFailed(String),
+}
+
+impl From<inspect::Error> for Failure {
+    fn from(e: inspect::Error) -> Self {
+        Failure::Inspect(e)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Output(e)
+    }
+}
+
+/// Runs `toystore inspect`.
+///
+/// # Errors
+/// The message to print: why a directory cannot be read, or how many checks failed.
+pub fn run(args: InspectArgs) -> Result<(), String> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let result = dispatch(args, &mut out).and_then(|()| Ok(out.flush()?));
+    match result {
+        Ok(()) => Ok(()),
+        // A reader that stopped early (`| head`) is not an error.
+        Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(Failure::Output(e)) => Err(format!("cannot write the output: {e}")),
+        Err(Failure::Inspect(e)) => Err(e.to_string()),
+        Err(Failure::ChecksFailed(message)) => {
+            let _ = out.flush();
+            Err(message)
+        }
+    }
+}
+
+fn dispatch(args: InspectArgs, out: &mut impl Write) -> Result<(), Failure> {
+    let Output { json, force } = args.output;
+    let command = match (args.command, args.path) {
+        (Some(command), _) => command,
+        (None, Some(path)) => return summary(&path, json, force, out),
+        (None, None) => unreachable!("clap requires PATH when no subcommand is given"),
+    };
+    match command {
+        InspectCommand::Orders { path, from, to } => {
+            let dir = inspect::ReplicaDir::open(&path, force)?;
+            warn_held(&path, dir.held_by());
+            let header = (!json).then(render::orders_header);
+            list(out, json, header, dir.entries(from, to), |e| {
+                if json {
+                    render::json_line(e)
+                } else {
+                    render::order_row(e)
+                }
+            })
+        }
+        InspectCommand::Stock { path } => {
+            let dir = inspect::CatalogDir::open(&path, force)?;
+            warn_held(&path, dir.held_by());
+            let summary = dir.summary()?;
+            let text = match json {
+                true => render::json(&summary.toys) + "\n",
+                false => render::stock(&summary),
+            };
+            Ok(out.write_all(text.as_bytes())?)
+        }
+        InspectCommand::Journal { path, from } => {
+            let dir = inspect::CatalogDir::open(&path, force)?;
+            warn_held(&path, dir.held_by());
+            let header = (!json).then(render::journal_header);
+            list(out, json, header, dir.journal(from), |(seq, m)| {
+                let row = render::JournalRow::new(*seq, m);
+                if json {
+                    render::json_line(&row)
+                } else {
+                    render::journal_row(&row)
+                }
+            })
+        }
+        InspectCommand::Diff { a, b } => {
+            let dir_a = inspect::ReplicaDir::open(&a, force)?;
+            warn_held(&a, dir_a.held_by());
+            let dir_b = inspect::ReplicaDir::open(&b, force)?;
+            warn_held(&b, dir_b.held_by());
+            let diff = inspect::diff(&dir_a, &dir_b)?;
+            let text = match json {
+                true => render::json(&diff) + "\n",
+                false => render::diff(&diff),
+            };
+            Ok(out.write_all(text.as_bytes())?)
+        }
+        InspectCommand::Check { data_root } => {
+            let report = inspect::check_data_root(&data_root, force)?;
+            let text = match json {
+                true => render::json(&report) + "\n",
+                false => render::check_report(&report),
+            };
+            out.write_all(text.as_bytes())?;
+            let failed = report.checks.iter().filter(|c| !c.passed).count();
+            match failed {
+                0 => Ok(()),
+                n => Err(Failure::ChecksFailed(format!(
+                    "{n} of {} checks failed",
+                    report.checks.len()
+                ))),
+            }
+        }
+    }
+}
+
+/// `toystore inspect PATH`: the summary of whichever kind of directory it is.
+fn summary(path: &Path, json: bool, force: bool, out: &mut impl Write) -> Result<(), Failure> {
+    let dir = inspect::open(path, force)?;
+    warn_held(path, dir.held_by());
+    let text = match (dir, json) {
+        (inspect::DataDir::Replica(dir), true) => render::json(&dir.summary()?) + "\n",
+        (inspect::DataDir::Replica(dir), false) => render::replica_summary(&dir.summary()?),
+        (inspect::DataDir::Catalog(dir), true) => render::json(&dir.summary()?) + "\n",
+        (inspect::DataDir::Catalog(dir), false) => render::catalog_summary(&dir.summary()?),
+    };
+    Ok(out.write_all(text.as_bytes())?)
+}
+
+/// Writes a listing row by row as it is read: with a header in text, as one JSON array (one
+/// element per line) with `json`.
+fn list<T>(
+    out: &mut impl Write,
+    json: bool,
+    header: Option<String>,
+    rows: impl Iterator<Item = inspect::Result<T>>,
+    show: impl Fn(&T) -> String,
+) -> Result<(), Failure> {
+    if let Some(header) = header {
+        writeln!(out, "{header}")?;
+    }
+    if json {
+        write!(out, "[")?;
+    }
+    for (i, row) in rows.enumerate() {
+        let row = row?;
+        match (json, i) {
+            (true, 0) => write!(out, "\n{}", show(&row))?,
+            (true, _) => write!(out, ",\n{}", show(&row))?,
+            (false, _) => writeln!(out, "{}", show(&row))?,
+        }
+    }
+    if json {
+        writeln!(out, "\n]")?;
+    }
+    Ok(())
+}
+
+fn warn_held(path: &Path, holder: Option<&inspect::Holder>) {
+    if let Some(holder) = holder {
+        eprintln!(
+            "warning: {} is in use by {holder}; inspecting a copy taken anyway, which may catch \
+             a write half done",
+            path.display()
+        );
+    }
+}
