@@ -124,3 +124,36 @@ async fn a_restart_keeps_the_stock() {
         "the outcome survived too"
     );
 }
+
+/// The internal API refuses requests without the token, a wrong method and an unknown path,
+/// each with its exact status and body.
+#[tokio::test]
+async fn refusals_have_exact_bodies() {
+    let cluster = catalog_only(Options::default()).await;
+    let base = format!("http://{}", cluster.config.catalog.internal);
+    let no_token = cluster
+        .http
+        .get(format!("{base}/internal/products/Tux"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status().as_u16(), 401);
+    assert_eq!(
+        no_token.json::<serde_json::Value>().await.unwrap(),
+        json!("Unauthorized")
+    );
+    let (status, body) = cluster
+        .internal_post(
+            cluster.config.catalog.internal,
+            "/internal/products/Tux",
+            &json!({}),
+        )
+        .await;
+    assert_eq!((status, body), (405, json!("MethodNotAllowed")));
+    let (status, body) = cluster
+        .internal_get(cluster.config.catalog.internal, "/internal/nothing")
+        .await;
+    assert_eq!((status, body), (404, json!({"NotFound": "not found"})));
+    let (status, body) = product(&cluster, "bad%zz").await;
+    assert_eq!(status, 400, "{body}");
+}

@@ -384,3 +384,26 @@ async fn no_majority_means_503_then_recovery() {
     let number = cluster.buy("Tux", 1).await;
     assert!(number == 1 || number == 2, "number {number}");
 }
+
+/// A restock pushes an invalidation too: a sold-out toy, cached at 0, shows its restocked
+/// quantity once the catalog refilled it.
+#[tokio::test]
+async fn a_restock_invalidates_the_cached_toy() {
+    let cluster = TestCluster::start(Options {
+        restock_period_ms: 500,
+        ..Options::default()
+    })
+    .await;
+    cluster.buy("Marbles", 100).await;
+    assert_eq!(
+        cluster.quantity("Marbles").await,
+        0,
+        "sold out, and now cached at 0"
+    );
+    let cluster = &cluster;
+    cluster
+        .wait_until("Marbles restocked and invalidated", || async move {
+            cluster.quantity("Marbles").await == 100
+        })
+        .await;
+}

@@ -54,6 +54,12 @@ pub(crate) fn routes(
         .and(warp::body::json())
         .and(with_catalog.clone())
         .then(buy);
+    let buy_batch = warp::path!("internal" / "buy_batch")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_BATCH_BYTES))
+        .and(warp::body::json())
+        .and(with_catalog.clone())
+        .then(buy_batch);
     let stats = warp::path!("internal" / "stats")
         .and(warp::get())
         .and(with_catalog)
@@ -64,6 +70,8 @@ pub(crate) fn routes(
         .or(product)
         .unify()
         .or(buy)
+        .unify()
+        .or(buy_batch)
         .unify()
         .or(stats)
         .unify();
@@ -86,6 +94,9 @@ fn read_product(raw_name: String, catalog: Arc<Catalog>) -> Response {
     }
     internal_reply(result)
 }
+
+/// Largest batch body: a full group-commit batch of buy requests.
+const MAX_BATCH_BYTES: u64 = 16 * 1024 * 1024;
 
 /// `POST /internal/buy`: on success every frontend is told before the answer goes out, so no
 /// frontend serves the old quantity once the order is acknowledged (unless it missed the push).
@@ -112,6 +123,35 @@ async fn buy(request: BuyRequest, catalog: Arc<Catalog>) -> Response {
         Err(e) => error!("buy {request_id}: failed: {e}"),
     }
     internal_reply(result)
+}
+
+/// `POST /internal/buy_batch`: [`buy`] for many requests at once (the order leader's group
+/// commit sends one per batch): one flush and one invalidation push per frontend cover them all.
+async fn buy_batch(requests: Vec<BuyRequest>, catalog: Arc<Catalog>) -> Response {
+    Stats::add(&catalog.stats.buys, requests.len() as u64);
+    let outcomes = match catalog.store.buy_many(&requests).await {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            error!("buy batch of {}: failed: {e}", requests.len());
+            return internal_reply::<()>(Err(e));
+        }
+    };
+    let mut changed: std::collections::BTreeMap<&str, common::Version> = Default::default();
+    for (request, outcome) in requests.iter().zip(&outcomes) {
+        match outcome {
+            Ok(receipt) => {
+                let version = changed.entry(&request.name).or_default();
+                *version = (*version).max(receipt.version);
+            }
+            Err(e) => info!("buy {}: refused: {e}", request.request_id),
+        }
+    }
+    let changed: Vec<(String, common::Version)> = changed
+        .into_iter()
+        .map(|(name, version)| (name.to_string(), version))
+        .collect();
+    catalog.invalidator.push_all(&changed).await;
+    internal_reply(Ok(outcomes))
 }
 
 /// Logs a request refused before reaching a handler (no token, unknown path, bad body), then

@@ -17,7 +17,7 @@ pub const INVALIDATE_PATH: &str = "/internal/invalidate";
 /// push before answering: a dead frontend must not stall orders.
 pub const INVALIDATE_TIMEOUT: Duration = Duration::from_millis(300);
 
-/// Sends `invalidate {name, version}` to every frontend.
+/// Sends `invalidate [{name, version}, ...]` to every frontend.
 ///
 /// Delivery is best effort: a frontend that is down or slow is logged and skipped, and nothing
 /// is resent later (a frontend that was down starts with an empty cache anyway).
@@ -49,45 +49,57 @@ impl Invalidator {
         self.push_all(&[(name.to_string(), version)]).await;
     }
 
-    /// Like [`Self::push`] for several changes at once, all sent concurrently.
+    /// Like [`Self::push`] for several changes at once: one request per frontend carries them all.
     pub async fn push_all(&self, changes: &[(String, Version)]) {
+        if changes.is_empty() {
+            return;
+        }
+        let message: Arc<[Invalidation]> = changes
+            .iter()
+            .map(|(name, version)| Invalidation {
+                name: name.clone(),
+                version: *version,
+            })
+            .collect();
         let mut pushes = JoinSet::new();
-        for (name, version) in changes {
-            for frontend in self.frontends.iter() {
-                let frontend = frontend.clone();
-                let message = Invalidation {
-                    name: name.clone(),
-                    version: *version,
-                };
-                pushes.spawn(async move {
-                    // The frontend answers `{}`; only success matters.
-                    let sent = frontend
-                        .post::<_, serde::de::IgnoredAny>(
-                            INVALIDATE_PATH,
-                            &message,
-                            INVALIDATE_TIMEOUT,
-                        )
-                        .await;
-                    (frontend, message, sent)
-                });
-            }
+        for frontend in self.frontends.iter() {
+            let (frontend, message) = (frontend.clone(), message.clone());
+            pushes.spawn(async move {
+                // The frontend answers `{}`; only success matters.
+                let sent = frontend
+                    .post::<_, serde::de::IgnoredAny>(
+                        INVALIDATE_PATH,
+                        &*message,
+                        INVALIDATE_TIMEOUT,
+                    )
+                    .await;
+                (frontend, message, sent)
+            });
         }
         while let Some(joined) = pushes.join_next().await {
             match joined {
-                Ok((frontend, message, Ok(_))) => debug!(
-                    "invalidated {} (version {}) at frontend {}",
-                    message.name,
-                    message.version,
-                    frontend.base()
-                ),
+                Ok((frontend, message, Ok(_))) => {
+                    debug!(
+                        "invalidated {} products at frontend {}",
+                        message.len(),
+                        frontend.base()
+                    )
+                }
                 Ok((frontend, message, Err(e))) => warn!(
-                    "invalidation of {} (version {}) not delivered to frontend {}: {e}",
-                    message.name,
-                    message.version,
+                    "invalidation of {} not delivered to frontend {}: {e}",
+                    names(&message),
                     frontend.base()
                 ),
                 Err(e) => warn!("invalidation push task failed: {e}"),
             }
         }
     }
+}
+
+fn names(message: &[Invalidation]) -> String {
+    let names: Vec<String> = message
+        .iter()
+        .map(|i| format!("{} (version {})", i.name, i.version))
+        .collect();
+    names.join(", ")
 }

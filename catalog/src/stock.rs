@@ -150,63 +150,50 @@ impl StockStore {
     /// [`Error::BadRequest`] for a quantity outside 1..=1000, [`Error::NotFound`] for an unknown
     /// toy, [`Error::OutOfStock`] when there is not enough, [`Error::Storage`] when sled fails.
     pub async fn buy(&self, request: &BuyRequest) -> Result<BuyReceipt> {
-        let (outcome, repeated) = self.decide_buy(request)?;
-        // Even a repeated request flushes: its first answer may not be on disk yet.
-        self.flush().await?;
-        if repeated {
-            info!(
-                "buy {}: repeated request, answering its first outcome",
-                request.request_id
-            );
-        }
-        match outcome {
-            BuyOutcome::Bought(receipt) => Ok(receipt),
-            BuyOutcome::OutOfStock => Err(Error::OutOfStock),
-            BuyOutcome::NotFound => Err(not_found()),
-        }
+        let mut outcomes = self.buy_many(std::slice::from_ref(request)).await?;
+        outcomes.pop().expect("one outcome per request")
     }
 
-    /// The transaction of [`Self::buy`]: the outcome, and whether it was recorded before.
-    fn decide_buy(&self, request: &BuyRequest) -> Result<(BuyOutcome, bool)> {
-        let id = request.request_id.0.as_bytes();
-        let name = request.name.as_str();
-        let quantity = request.quantity;
+    /// [`Self::buy`] for a batch: each request is its own transaction (so one refusal does not
+    /// undo the others), and one flush covers them all before this returns.
+    ///
+    /// # Errors
+    /// The outer error is a storage failure (nothing may be acknowledged); the inner ones are
+    /// each request's own outcome.
+    pub async fn buy_many(&self, requests: &[BuyRequest]) -> Result<Vec<Result<BuyReceipt>>> {
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for (request, decided) in requests.iter().zip(self.decide_buys(requests)?) {
+            let decided = decided.map(|(outcome, repeated)| {
+                if repeated {
+                    info!(
+                        "buy {}: repeated request, answering its first outcome",
+                        request.request_id
+                    );
+                }
+                outcome
+            });
+            outcomes.push(decided.and_then(|outcome| match outcome {
+                BuyOutcome::Bought(receipt) => Ok(receipt),
+                BuyOutcome::OutOfStock => Err(Error::OutOfStock),
+                BuyOutcome::NotFound => Err(not_found()),
+            }));
+        }
+        // Even a repeated request flushes: its first answer may not be on disk yet.
+        self.flush().await?;
+        Ok(outcomes)
+    }
+
+    /// The transaction of [`Self::buy_many`]: every request's outcome (or its refusal), and
+    /// whether it was recorded before. One transaction for the batch: sled's per-transaction cost
+    /// dominates a buy, and requests that fail still record their own outcome.
+    fn decide_buys(&self, requests: &[BuyRequest]) -> Result<Vec<Result<(BuyOutcome, bool)>>> {
         (&self.products, &self.buys, &self.journal)
             .transaction(|(products, buys, journal)| {
-                if let Some(bytes) = buys.get(id)? {
-                    return Ok((decode(&bytes).map_err(abort)?, true));
+                let mut decided = Vec::with_capacity(requests.len());
+                for request in requests {
+                    decided.push(decide_one(products, buys, journal, request)?);
                 }
-                if !(MIN_ORDER_QUANTITY..=MAX_ORDER_QUANTITY).contains(&quantity) {
-                    return Err(abort(Error::BadRequest(format!(
-                        "quantity must be a whole number from {MIN_ORDER_QUANTITY} to \
-                         {MAX_ORDER_QUANTITY}"
-                    ))));
-                }
-                let outcome = match read(products, name)? {
-                    None => BuyOutcome::NotFound,
-                    Some(record) if record.quantity < quantity => BuyOutcome::OutOfStock,
-                    Some(mut record) => {
-                        record.quantity -= quantity;
-                        record.version += 1;
-                        products.insert(name.as_bytes(), encode(&record))?;
-                        let movement = Movement {
-                            name: name.to_string(),
-                            kind: MovementKind::Buy {
-                                request_id: request.request_id.clone(),
-                            },
-                            delta: -i64::from(quantity),
-                            quantity_after: record.quantity,
-                            version: record.version,
-                        };
-                        append(journal, &movement)?;
-                        BuyOutcome::Bought(BuyReceipt {
-                            version: record.version,
-                            remaining: record.quantity,
-                        })
-                    }
-                };
-                buys.insert(id, encode(&outcome))?;
-                Ok((outcome, false))
+                Ok(decided)
             })
             .map_err(tx_error)
     }
@@ -278,6 +265,51 @@ impl StockStore {
             .map_err(|e| Error::Internal(format!("flush task failed: {e}")))??;
         Ok(())
     }
+}
+
+/// One buy inside the batch transaction. A refused quantity is that request's answer (`Ok(Err)`);
+/// a storage failure aborts the whole transaction.
+fn decide_one(
+    products: &TransactionalTree,
+    buys: &TransactionalTree,
+    journal: &TransactionalTree,
+    request: &BuyRequest,
+) -> std::result::Result<Result<(BuyOutcome, bool)>, ConflictableTransactionError<Error>> {
+    let id = request.request_id.0.as_bytes();
+    let (name, quantity) = (request.name.as_str(), request.quantity);
+    if let Some(bytes) = buys.get(id)? {
+        return Ok(Ok((decode(&bytes).map_err(abort)?, true)));
+    }
+    if !(MIN_ORDER_QUANTITY..=MAX_ORDER_QUANTITY).contains(&quantity) {
+        return Ok(Err(Error::BadRequest(format!(
+            "quantity must be a whole number from {MIN_ORDER_QUANTITY} to {MAX_ORDER_QUANTITY}"
+        ))));
+    }
+    let outcome = match read(products, name)? {
+        None => BuyOutcome::NotFound,
+        Some(record) if record.quantity < quantity => BuyOutcome::OutOfStock,
+        Some(mut record) => {
+            record.quantity -= quantity;
+            record.version += 1;
+            products.insert(name.as_bytes(), encode(&record))?;
+            let movement = Movement {
+                name: name.to_string(),
+                kind: MovementKind::Buy {
+                    request_id: request.request_id.clone(),
+                },
+                delta: -i64::from(quantity),
+                quantity_after: record.quantity,
+                version: record.version,
+            };
+            append(journal, &movement)?;
+            BuyOutcome::Bought(BuyReceipt {
+                version: record.version,
+                remaining: record.quantity,
+            })
+        }
+    };
+    buys.insert(id, encode(&outcome))?;
+    Ok(Ok((outcome, false)))
 }
 
 fn not_found() -> Error {

@@ -173,7 +173,7 @@ impl Peer {
     ///
     /// # Errors
     /// The peer's own error, or [`Error::Unavailable`] when it cannot be reached.
-    pub async fn post<B: Serialize, T: DeserializeOwned>(
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,

@@ -1,10 +1,10 @@
 //! The frontend's internal API (cluster token required): the catalog's invalidation pushes, and
 //! the cache's keys for the evaluation's cache-replacement timeline.
 //!
-//! - `POST /internal/invalidate` `{"name", "version"}` → `{}`
+//! - `POST /internal/invalidate` `[{"name", "version"}, ...]` → `{}`
 //! - `GET /internal/cache` → `{"keys": ["Tux", ...]}` (sorted)
 
-use common::http::{internal_reply, recover_internal, require_token, MAX_BODY_BYTES};
+use common::http::{internal_reply, recover_internal, require_token};
 use common::wire::Invalidation;
 use common::Result;
 use log::debug;
@@ -15,6 +15,9 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use crate::server::Frontend;
+
+/// An invalidation push carries every product a batch of buys changed.
+const MAX_INVALIDATION_BYTES: u64 = 1024 * 1024;
 
 /// `GET /internal/cache` answer.
 #[derive(Serialize)]
@@ -30,7 +33,7 @@ pub(crate) fn routes(
     let state = warp::any().map(move || Arc::clone(&frontend));
     let invalidate = warp::path!("internal" / "invalidate")
         .and(warp::post())
-        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
+        .and(warp::body::content_length_limit(MAX_INVALIDATION_BYTES))
         .and(warp::body::json())
         .and(state.clone())
         .map(invalidate);
@@ -44,14 +47,16 @@ pub(crate) fn routes(
         .unify()
 }
 
-fn invalidate(invalidation: Invalidation, frontend: Arc<Frontend>) -> Response {
-    debug!(
-        "frontend {}: invalidate {} below version {}",
-        frontend.id, invalidation.name, invalidation.version
-    );
-    frontend
-        .cache
-        .invalidate(&invalidation.name, invalidation.version);
+fn invalidate(invalidations: Vec<Invalidation>, frontend: Arc<Frontend>) -> Response {
+    for invalidation in invalidations {
+        debug!(
+            "frontend {}: invalidate {} below version {}",
+            frontend.id, invalidation.name, invalidation.version
+        );
+        frontend
+            .cache
+            .invalidate(&invalidation.name, invalidation.version);
+    }
     internal_reply(Result::Ok(serde_json::json!({})))
 }
 

@@ -95,8 +95,8 @@ impl Leadership {
     }
 }
 
-/// `POST /internal/place`: buy from the catalog (idempotent by request id), number the order,
-/// and answer once a majority has it flushed.
+/// `POST /internal/place`: queue the order for the batcher (which buys it from the catalog,
+/// idempotently by request id, and numbers it), and answer once a majority has it flushed.
 pub(crate) async fn place(replica: &Arc<Replica>, request: PlaceRequest) -> Result<Placed> {
     if !(common::MIN_ORDER_QUANTITY..=common::MAX_ORDER_QUANTITY).contains(&request.quantity) {
         return Err(Error::BadRequest(
@@ -113,15 +113,6 @@ pub(crate) async fn place(replica: &Arc<Replica>, request: PlaceRequest) -> Resu
     if let Some(number) = replica.log.lookup(&request.request_id)? {
         return await_commit(&shared, number).await;
     }
-    let buy = BuyRequest {
-        request_id: request.request_id.clone(),
-        name: request.name.clone(),
-        quantity: request.quantity,
-    };
-    let _receipt: BuyReceipt = replica
-        .catalog
-        .post("/internal/buy", &buy, CATALOG_TIMEOUT)
-        .await?;
     let (reply, numbered) = oneshot::channel();
     let gone = || Error::NotLeader { leader: None };
     submit
@@ -150,7 +141,8 @@ async fn await_commit(shared: &LeaderShared, number: OrderNumber) -> Result<Plac
     }
 }
 
-/// Takes every queued order, numbers and writes them in one transaction, flushes once.
+/// Group commit: takes every queued order, buys the new ones from the catalog in one call,
+/// numbers and writes the bought ones in one transaction, and flushes once.
 async fn batcher(
     replica: Arc<Replica>,
     shared: Arc<LeaderShared>,
@@ -163,65 +155,132 @@ async fn batcher(
             _ = stop.wait() => return,
             n = queue.recv_many(&mut batch, MAX_BATCH) => if n == 0 { return },
         }
-        let _writing = replica.write_lock.lock().await;
-        let (len, commit_len) = {
-            let s = replica.state();
-            let still_leading = s
-                .leading
-                .as_ref()
-                .is_some_and(|l| l.shared.epoch == shared.epoch);
-            if !still_leading {
-                for pending in batch.drain(..) {
-                    let _ = pending
-                        .reply
-                        .send(Err(Error::NotLeader { leader: s.leader }));
-                }
-                return;
-            }
-            (s.len, s.commit_len)
-        };
-        let mut numbered: HashMap<RequestId, OrderNumber> = HashMap::new();
-        let mut entries: Vec<OrderEntry> = Vec::new();
-        let mut answers = Vec::with_capacity(batch.len());
+        // Requests already in the log get their number; repeats within the batch share one buy.
+        let mut waiting: HashMap<RequestId, Vec<oneshot::Sender<Result<OrderNumber>>>> =
+            HashMap::new();
+        let mut to_buy: Vec<BuyRequest> = Vec::new();
         for Pending { request, reply } in batch.drain(..) {
-            let known = match replica.log.lookup(&request.request_id) {
-                Ok(known) => known.or_else(|| numbered.get(&request.request_id).copied()),
+            match replica.log.lookup(&request.request_id) {
+                Ok(Some(number)) => {
+                    let _ = reply.send(Ok(number));
+                }
+                Ok(None) => {
+                    let waiters = waiting.entry(request.request_id.clone()).or_default();
+                    if waiters.is_empty() {
+                        to_buy.push(BuyRequest {
+                            request_id: request.request_id,
+                            name: request.name,
+                            quantity: request.quantity,
+                        });
+                    }
+                    waiters.push(reply);
+                }
                 Err(e) => replica.fail_stop("request lookup", &e),
-            };
-            let number = known.unwrap_or_else(|| {
-                let number = len + entries.len() as u64;
-                numbered.insert(request.request_id.clone(), number);
-                entries.push(OrderEntry {
-                    number,
-                    epoch: shared.epoch,
-                    request_id: request.request_id,
-                    name: request.name,
-                    quantity: request.quantity,
-                });
-                number
-            });
-            answers.push((reply, number));
+            }
         }
-        let new_len = replica
-            .log
-            .write(len, len, &entries, commit_len, |_| false)
-            .unwrap_or_else(|e| replica.fail_stop("batch write", &e));
-        if let Err(e) = replica.log.flush().await {
-            replica.fail_stop("batch flush", &e);
+        if to_buy.is_empty() {
+            continue;
         }
-        replica.faults.hit("leader-after-local-flush");
-        replica.state().len = new_len;
-        shared.flushed.send_replace(new_len);
-        recompute_commit(&replica, &shared);
-        debug!(
-            "epoch {}: batch of {} orders flushed, log length {new_len}",
-            shared.epoch,
-            entries.len()
-        );
-        for (reply, number) in answers {
-            let _ = reply.send(Ok(number));
+        let bought: Result<Vec<Result<BuyReceipt>>> = replica
+            .catalog
+            .post("/internal/buy_batch", &to_buy, CATALOG_TIMEOUT)
+            .await;
+        let outcomes = match bought {
+            Ok(outcomes) if outcomes.len() == to_buy.len() => outcomes,
+            Ok(outcomes) => {
+                let e = Error::Internal(format!(
+                    "catalog answered {} of {} buys",
+                    outcomes.len(),
+                    to_buy.len()
+                ));
+                to_buy.iter().map(|_| Err(e.clone())).collect()
+            }
+            Err(e) => {
+                warn!(
+                    "epoch {}: catalog buy of {} orders failed: {e}",
+                    shared.epoch,
+                    to_buy.len()
+                );
+                to_buy.iter().map(|_| Err(e.clone())).collect()
+            }
+        };
+        let mut orders = Vec::new();
+        for (buy, outcome) in to_buy.into_iter().zip(outcomes) {
+            let waiters = waiting
+                .remove(&buy.request_id)
+                .expect("every buy has its waiters");
+            match outcome {
+                Ok(_receipt) => orders.push((buy, waiters)),
+                Err(e) => {
+                    for waiter in waiters {
+                        let _ = waiter.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+        if !orders.is_empty() && !write_batch(&replica, &shared, orders).await {
+            return;
         }
     }
+}
+
+/// Numbers, writes and flushes bought orders, then answers their waiters. Returns false when this
+/// leadership has ended (the waiters are told to retry elsewhere).
+async fn write_batch(
+    replica: &Replica,
+    shared: &LeaderShared,
+    orders: Vec<(BuyRequest, Vec<oneshot::Sender<Result<OrderNumber>>>)>,
+) -> bool {
+    let _writing = replica.write_lock.lock().await;
+    let (len, commit_len) = {
+        let s = replica.state();
+        let still_leading = s
+            .leading
+            .as_ref()
+            .is_some_and(|l| l.shared.epoch == shared.epoch);
+        if !still_leading {
+            for (_, waiters) in orders {
+                for waiter in waiters {
+                    let _ = waiter.send(Err(Error::NotLeader { leader: s.leader }));
+                }
+            }
+            return false;
+        }
+        (s.len, s.commit_len)
+    };
+    let entries: Vec<OrderEntry> = orders
+        .iter()
+        .zip(len..)
+        .map(|((buy, _), number)| OrderEntry {
+            number,
+            epoch: shared.epoch,
+            request_id: buy.request_id.clone(),
+            name: buy.name.clone(),
+            quantity: buy.quantity,
+        })
+        .collect();
+    let new_len = replica
+        .log
+        .write(len, len, &entries, commit_len, |_| false)
+        .unwrap_or_else(|e| replica.fail_stop("batch write", &e));
+    if let Err(e) = replica.log.flush().await {
+        replica.fail_stop("batch flush", &e);
+    }
+    replica.faults.hit("leader-after-local-flush");
+    replica.state().len = new_len;
+    shared.flushed.send_replace(new_len);
+    recompute_commit(replica, shared);
+    debug!(
+        "epoch {}: batch of {} orders flushed, log length {new_len}",
+        shared.epoch,
+        entries.len()
+    );
+    for ((_, waiters), number) in orders.into_iter().zip(len..) {
+        for waiter in waiters {
+            let _ = waiter.send(Ok(number));
+        }
+    }
+    true
 }
 
 /// Raises the commit index to what a majority has flushed in this epoch.

@@ -303,3 +303,40 @@ async fn restock_refills_sold_out_toys() {
     );
     assert_eq!(store.restock_sold_out().await, Ok(Vec::new()));
 }
+
+/// A batch sees its own earlier buys: two buys of one toy in one batch both take stock, a third
+/// that no longer fits is refused, a bad quantity is refused alone, and a repeated id in the batch
+/// gets the first outcome.
+#[tokio::test]
+async fn a_batch_takes_stock_in_order_and_refuses_each_request_alone() {
+    let (_dir, store) = store();
+    let before = store.get("Fox").unwrap().quantity;
+    let batch = [
+        buy("b1", "Fox", 40),
+        buy("b2", "Fox", 40),
+        buy("b3", "Fox", before - 79),
+        buy("b4", "Fox", 0),
+        buy("b1", "Fox", 40),
+        buy("b5", "Unicorn", 1),
+    ];
+    let outcomes = store.buy_many(&batch).await.unwrap();
+    let remaining: Vec<_> = outcomes
+        .iter()
+        .map(|o| o.as_ref().map(|r| r.remaining))
+        .collect();
+    assert_eq!(remaining[0], Ok(before - 40));
+    assert_eq!(remaining[1], Ok(before - 80));
+    assert_eq!(remaining[2], Err(&Error::OutOfStock));
+    assert!(
+        matches!(remaining[3], Err(Error::BadRequest(_))),
+        "{:?}",
+        remaining[3]
+    );
+    assert_eq!(
+        remaining[4],
+        Ok(before - 40),
+        "a repeat gets the first outcome"
+    );
+    assert!(matches!(remaining[5], Err(Error::NotFound(_))));
+    assert_eq!(store.get("Fox").unwrap().quantity, before - 80);
+}
