@@ -21,6 +21,9 @@ use crate::error::{Error, Holder, Result};
 const SLED_DB_FILE: &str = "db";
 /// The file sled 0.34 writes its settings to on first open.
 const SLED_CONF_FILE: &str = "conf";
+/// sled's page cache for the copy. Reading is one pass in key order, so a small cache loses
+/// nothing and keeps a large log's listing in bounded memory (sled's default is 1 GiB).
+const CACHE_BYTES: u64 = 16 << 20;
 
 /// What a data directory holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -221,7 +224,12 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 /// Opens the copy. sled reports damage as an error, or on some damage panics; both become
 /// [`Error::Damaged`] naming the original directory.
 fn open_sled(original: &Path, copy: &Path) -> Result<sled::Db> {
-    let opened = catch_unwind(AssertUnwindSafe(|| sled::Config::new().path(copy).open()));
+    let opened = catch_unwind(AssertUnwindSafe(|| {
+        sled::Config::new()
+            .path(copy)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+    }));
     match opened {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(Error::damaged(

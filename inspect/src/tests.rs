@@ -154,3 +154,22 @@ fn the_catalog_is_recognised_and_refused_as_a_replica() {
     );
     assert_eq!(Kind::Replica(2).to_string(), "order replica 2");
 }
+
+/// Not a check but a fixture for a manual one: writes a million-entry replica log at `$BIG_LOG`
+/// (`BIG_LOG=/tmp/big/order-1 cargo test -p inspect -- --ignored write_big_log`, about 370 MB), to
+/// see `toystore inspect orders` stream it in bounded memory.
+#[tokio::test]
+#[ignore]
+async fn write_big_log() {
+    let dir = PathBuf::from(std::env::var("BIG_LOG").unwrap());
+    let log = OrderLog::open(&dir).unwrap();
+    let mut len = 0;
+    for _ in 0..100 {
+        let batch: Vec<_> = (len..len + 10_000)
+            .map(|n| entry(n, &format!("g-{n:032x}")))
+            .collect();
+        len = log.write(len, len, &batch, len, |_| false).unwrap();
+    }
+    log.raise_meta(META_COMMIT_LEN, len).unwrap();
+    log.flush().await.unwrap();
+}
