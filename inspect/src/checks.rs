@@ -326,8 +326,8 @@ pub fn first_difference(a: &[OrderEntry], b: &[OrderEntry]) -> Option<OrderNumbe
     })
 }
 
-/// **Convergence**: every replica's log has the same digest. Run it once all replicas are up and
-/// caught up (after a drill); while one lags, it fails by design.
+/// **Convergence**: every replica's log has the same digest as the [`reference_log`]. Run it once
+/// all replicas are up and caught up (after a drill); while one lags, it fails by design.
 pub fn logs_identical(replicas: &[ReplicaSnapshot]) -> CheckResult {
     let mut check = Check::new(LOGS_IDENTICAL);
     let digests: Vec<String> = replicas.iter().map(ReplicaSnapshot::digest).collect();
@@ -338,31 +338,33 @@ pub fn logs_identical(replicas: &[ReplicaSnapshot]) -> CheckResult {
             format!("{digest} ({len} entries)"),
         );
     }
-    let Some(first) = replicas.first() else {
+    // Each differing replica is compared with the reference log, so a replica that lags is the
+    // one named, not every replica that is ahead of it.
+    let Some(reference) = reference_log(replicas) else {
         return check.finish();
     };
-    for (replica, digest) in replicas.iter().zip(&digests).skip(1) {
-        if *digest == digests[0] {
+    let expected = reference.digest();
+    for (replica, digest) in replicas.iter().zip(&digests) {
+        if *digest == expected {
             continue;
         }
-        let at = first_difference(&first.entries, &replica.entries);
+        let at = first_difference(&reference.entries, &replica.entries);
         let detail = at.map_or_else(String::new, |n| {
             format!(
                 ", first at number {n}: replica {} holds {}, replica {} holds {}",
-                first.id,
-                show_held(entry_at(first, n)),
                 replica.id,
-                show_held(entry_at(replica, n))
+                show_held(entry_at(replica, n)),
+                reference.id,
+                show_held(entry_at(reference, n))
             )
         });
         check.violation(format!(
             "replica {} ({} entries, digest {digest}) differs from replica {} ({} entries, \
-             digest {}){detail}",
+             digest {expected}){detail}",
             replica.id,
             replica.entries.len(),
-            first.id,
-            first.entries.len(),
-            digests[0]
+            reference.id,
+            reference.entries.len(),
         ));
     }
     check.finish()

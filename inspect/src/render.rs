@@ -202,7 +202,7 @@ pub fn diff(d: &LogDiff) -> String {
             side("B", &d.b)
         );
     };
-    let held = |e: &Option<OrderEntry>| or_none(e.as_ref().map(show_entry));
+    let held = |e: &Option<OrderEntry>| e.as_ref().map_or_else(|| "nothing".into(), show_entry);
     format!(
         "the logs differ first at number {number}\n  A holds {}\n  B holds {}\n{}{}",
         held(&d.a_holds),

@@ -184,11 +184,20 @@ fn buys_and_orders_must_pair_up() {
 #[test]
 fn differing_logs_name_the_first_difference() {
     let mut replicas = healthy();
-    replicas[1].entries.pop();
+    replicas[0].entries.pop();
     let result = logs_identical(&replicas);
-    assert_eq!(result.violations.len(), 1, "{result:?}");
-    assert!(result.violations[0].contains("first at number 2"));
-    assert!(result.violations[0].contains("replica 2 holds nothing"));
+    assert_eq!(
+        result.violations.len(),
+        1,
+        "only the laggard is named: {result:?}"
+    );
+    let evidence = &result.violations[0];
+    assert!(evidence.starts_with("replica 1 (2 entries"), "{evidence}");
+    assert!(
+        evidence.contains("differs from replica 2 (3 entries"),
+        "{evidence}"
+    );
+    assert!(evidence.contains("first at number 2: replica 1 holds nothing, replica 2 holds #2"));
     assert_eq!(first_difference(&log(), &log()), None);
     let mut restamped = log();
     restamped[0].epoch = 5;
