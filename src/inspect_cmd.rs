@@ -111,17 +111,17 @@ impl From<io::Error> for Failure {
 pub fn run(args: InspectArgs) -> Result<(), String> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let result = dispatch(args, &mut out).and_then(|()| Ok(out.flush()?));
-    match result {
+    // Flushed on failure too: rows listed before a damaged entry, or a failed check's report,
+    // come out before the error line.
+    let result = dispatch(args, &mut out);
+    let flushed = out.flush().map_err(Failure::Output);
+    match result.and(flushed) {
         Ok(()) => Ok(()),
         // A reader that stopped early (`| head`) is not an error.
         Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(Failure::Output(e)) => Err(format!("cannot write the output: {e}")),
         Err(Failure::Inspect(e)) => Err(e.to_string()),
-        Err(Failure::ChecksFailed(message)) => {
-            let _ = out.flush();
-            Err(message)
-        }
+        Err(Failure::ChecksFailed(message)) => Err(message),
     }
 }
 
@@ -186,10 +186,11 @@ fn dispatch(args: InspectArgs, out: &mut impl Write) -> Result<(), Failure> {
                 true => render::json(&report) + "\n",
                 false => render::check_report(&report),
             };
-            out.write_all(text.as_bytes())?;
+            let written = out.write_all(text.as_bytes());
+            // The exit status tells the verdict even when the reader stopped early.
             let failed = report.checks.iter().filter(|c| !c.passed).count();
             match failed {
-                0 => Ok(()),
+                0 => Ok(written?),
                 n => Err(Failure::ChecksFailed(format!(
                     "{n} of {} checks failed",
                     report.checks.len()
