@@ -68,6 +68,8 @@ pub struct LocalCluster {
     exe: PathBuf,
     output: Output,
     running: BTreeMap<Service, Child>,
+    /// `--cache-size` passed to a frontend when it is next started (see [`LocalCluster::set_cache_size`]).
+    cache_sizes: BTreeMap<FrontendId, usize>,
     http: reqwest::Client,
     /// Keeps a temporary data root alive as long as the cluster.
     _temp: Option<tempfile::TempDir>,
@@ -141,6 +143,7 @@ impl LocalCluster {
             exe: exe.to_path_buf(),
             output,
             running: BTreeMap::new(),
+            cache_sizes: BTreeMap::new(),
             http: reqwest::Client::new(),
             _temp: None,
         }
@@ -178,6 +181,24 @@ impl LocalCluster {
         self.running.get(&service).map(Child::id)
     }
 
+    /// The cache size a frontend gets from its next start on, overriding the cluster file
+    /// (`--cache-size`); `None` goes back to the file's. A running frontend keeps its cache until
+    /// it is restarted.
+    pub fn set_cache_size(&mut self, id: FrontendId, size: Option<usize>) {
+        match size {
+            Some(size) => self.cache_sizes.insert(id, size),
+            None => self.cache_sizes.remove(&id),
+        };
+    }
+
+    /// The cache size a frontend starts with: the override, else the cluster file's.
+    pub fn cache_size(&self, id: FrontendId) -> Option<usize> {
+        self.cache_sizes.get(&id).copied().or_else(|| {
+            let frontend = self.config.frontend(id).ok()?;
+            Some(frontend.cache_size)
+        })
+    }
+
     /// Starts one service as a child process.
     ///
     /// # Errors
@@ -204,6 +225,11 @@ impl LocalCluster {
             Service::Replica(id) => command.args(["order", "--id", &id.to_string()]),
             Service::Frontend(id) => command.args(["frontend", "--id", &id.to_string()]),
         };
+        if let Service::Frontend(id) = service {
+            if let Some(size) = self.cache_sizes.get(&id) {
+                command.args(["--cache-size", &size.to_string()]);
+            }
+        }
         command
             .arg("--config")
             .arg(&self.config_path)

@@ -1,0 +1,267 @@
+//! The sessions of a load run: each queries a random toy and, when it is in stock, buys some with
+//! probability p, recording every acknowledged order, every failure and every latency.
+
+use common::{OrderNumber, Shutdown};
+use futures_util::future::join_all;
+use hdrhistogram::Histogram;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::config::{LoadConfig, RequestKind};
+use super::stats::{new_histogram, record as record_latency, LoadReport, Sample};
+use crate::error::ClientError;
+use crate::rest::StoreClient;
+
+/// Attempts of one buy (with one idempotency key) before the session gives up on it, when the
+/// store is unreachable or says it is unavailable.
+pub const BUY_ATTEMPTS: u32 = 3;
+/// Pause before a buy is sent again.
+pub const BUY_RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// An order the store acknowledged, as the session asked for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckedOrder {
+    /// The number the store gave.
+    pub number: OrderNumber,
+    /// The toy asked for.
+    pub name: String,
+    /// The quantity asked for.
+    pub quantity: u32,
+    /// The idempotency key the buy was sent with.
+    pub key: String,
+    /// When the acknowledgement arrived, since the start of the run (seconds in JSON).
+    #[serde(with = "super::stats::seconds")]
+    pub acked_at: Duration,
+}
+
+/// A request that failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RequestFailure {
+    /// What it was.
+    pub kind: RequestKind,
+    /// Why it failed.
+    pub error: ClientError,
+    /// When the failure arrived, since the start of the run (seconds in JSON).
+    #[serde(with = "super::stats::seconds")]
+    pub at: Duration,
+}
+
+/// Where a run stands; handed to the progress callback after every step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadProgress {
+    /// Steps done by all sessions together.
+    pub iterations: usize,
+    /// Steps planned, when the run is bounded by steps.
+    pub planned: Option<usize>,
+    /// Time since the start.
+    pub elapsed: Duration,
+    /// The run's time bound, if any.
+    pub duration: Option<Duration>,
+    /// Orders acknowledged so far.
+    pub orders: usize,
+    /// Failed requests so far, out-of-stock refusals excluded.
+    pub errors: usize,
+}
+
+/// What the sessions share while they run. The mutex is never held across an await.
+struct Run<'a, P> {
+    client: &'a StoreClient,
+    config: &'a LoadConfig,
+    progress: P,
+    stop: Shutdown,
+    start: Instant,
+    /// Unique per run, so two runs on one store never share an idempotency key.
+    run_id: String,
+    iterations: AtomicUsize,
+    sold_out: AtomicUsize,
+    errors: AtomicUsize,
+    record: Mutex<Record>,
+}
+
+#[derive(Default)]
+struct Record {
+    orders: Vec<AckedOrder>,
+    failures: Vec<RequestFailure>,
+    latency: BTreeMap<RequestKind, Histogram<u64>>,
+    timeline: Vec<Sample>,
+}
+
+/// Runs `config.sessions` concurrent sessions against `client` until each has done
+/// `config.iterations` steps, `config.duration` has passed, or `stop` fires (a step under way is
+/// finished first, so no buy is abandoned mid-flight). Calls `progress` after every step.
+///
+/// Each buy carries an idempotency key unique to the run, session and step, and is sent up to
+/// [`BUY_ATTEMPTS`] times while the store is unreachable or unavailable: a retry can never order
+/// twice. Every attempt counts in the latency histograms and every failed one is recorded.
+///
+/// # Panics
+/// If `config` does not pass [`LoadConfig::validate`] (a caller's bug: check it first).
+///
+/// ```no_run
+/// # async fn example() {
+/// use client::load::{run_load, verify, LoadConfig};
+/// let store = client::StoreClient::new("http://127.0.0.1:8080");
+/// let config = LoadConfig::new(vec!["Tux".into(), "Lego".into()]);
+/// let (_trigger, stop) = common::Shutdown::new();
+/// let report = run_load(&store, &config, |_| {}, stop).await;
+/// let verification = verify(&store, &report.orders).await;
+/// assert!(verification.is_ok());
+/// # }
+/// ```
+pub async fn run_load(
+    client: &StoreClient,
+    config: &LoadConfig,
+    progress: impl Fn(&LoadProgress) + Send + Sync,
+    stop: Shutdown,
+) -> LoadReport {
+    if let Err(e) = config.validate() {
+        panic!("run_load with an invalid config: {e}");
+    }
+    let run = Run {
+        client,
+        config,
+        progress,
+        stop,
+        start: Instant::now(),
+        run_id: format!("{:016x}", rand::random::<u64>()),
+        iterations: AtomicUsize::new(0),
+        sold_out: AtomicUsize::new(0),
+        errors: AtomicUsize::new(0),
+        record: Mutex::new(Record::default()),
+    };
+    join_all((0..config.sessions).map(|i| session(&run, i))).await;
+    let elapsed = run.start.elapsed();
+    let record = run
+        .record
+        .into_inner()
+        .expect("no session panics while it holds the record lock");
+    LoadReport {
+        elapsed,
+        iterations: run.iterations.into_inner(),
+        sold_out: run.sold_out.into_inner(),
+        orders: record.orders,
+        failures: record.failures,
+        latency: record.latency,
+        timeline: record.timeline,
+    }
+}
+
+async fn session<P: Fn(&LoadProgress)>(run: &Run<'_, P>, index: usize) {
+    let config = run.config;
+    let mut rng = match config.seed {
+        Some(seed) => StdRng::seed_from_u64(seed.wrapping_add(index as u64)),
+        None => StdRng::from_entropy(),
+    };
+    let mut step = 0;
+    while !run.done(step) {
+        let toy = &config.toys[rng.gen_range(0..config.toys.len())];
+        let product = run.timed(RequestKind::Query, run.client.product(toy)).await;
+        if let Ok(product) = product {
+            if product.quantity == 0 {
+                run.sold_out.fetch_add(1, Ordering::Relaxed);
+            } else if rng.gen_bool(config.p) {
+                let quantity = rng.gen_range(1..=config.max_quantity);
+                let key = format!("load-{}-s{index}-i{step}", run.run_id);
+                run.buy(toy, quantity, key).await;
+            }
+        }
+        step += 1;
+        run.step_done();
+    }
+}
+
+impl<P: Fn(&LoadProgress)> Run<'_, P> {
+    /// Whether a session that has done `steps` steps should stop.
+    fn done(&self, steps: usize) -> bool {
+        self.stop.is_down()
+            || self.config.iterations.is_some_and(|n| steps >= n)
+            || self
+                .config
+                .duration
+                .is_some_and(|d| self.start.elapsed() >= d)
+    }
+
+    /// One buy, retried with the same key while the store is unreachable.
+    async fn buy(&self, name: &str, quantity: u32, key: String) {
+        for attempt in 1..=BUY_ATTEMPTS {
+            let answer = self.client.buy_with_key(name, quantity, &key);
+            match self.timed(RequestKind::Buy, answer).await {
+                Ok(number) => {
+                    let order = AckedOrder {
+                        number,
+                        name: name.to_string(),
+                        quantity,
+                        key,
+                        acked_at: self.start.elapsed(),
+                    };
+                    self.lock().orders.push(order);
+                    return;
+                }
+                Err(e) if e.is_retryable() && attempt < BUY_ATTEMPTS => {
+                    tokio::time::sleep(BUY_RETRY_PAUSE).await;
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Sends one request, recording its latency, its sample and its failure if it fails.
+    async fn timed<T>(
+        &self,
+        kind: RequestKind,
+        request: impl Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        let sent = Instant::now();
+        let at = sent - self.start;
+        let answer = request.await;
+        let latency = sent.elapsed();
+        let mut record = self.lock();
+        record_latency(
+            record.latency.entry(kind).or_insert_with(new_histogram),
+            latency,
+        );
+        let ok = !matches!(&answer, Err(e) if *e != ClientError::OutOfStock);
+        record.timeline.push(Sample {
+            at,
+            kind,
+            latency,
+            ok,
+        });
+        if let Err(error) = &answer {
+            if !ok {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            record.failures.push(RequestFailure {
+                kind,
+                error: error.clone(),
+                at: self.start.elapsed(),
+            });
+        }
+        answer
+    }
+
+    fn step_done(&self) {
+        let iterations = self.iterations.fetch_add(1, Ordering::Relaxed) + 1;
+        let orders = self.lock().orders.len();
+        (self.progress)(&LoadProgress {
+            iterations,
+            planned: self.config.planned_iterations(),
+            elapsed: self.start.elapsed(),
+            duration: self.config.duration,
+            orders,
+            errors: self.errors.load(Ordering::Relaxed),
+        });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Record> {
+        self.record
+            .lock()
+            .expect("no session panics while it holds the record lock")
+    }
+}
