@@ -1,6 +1,8 @@
 //! `toystore`: one command for every part of the store. It parses arguments, sets up logging and
 //! calls the service's `run`; the services live in their crates.
 
+mod client_cmd;
+mod eval;
 mod inspect_cmd;
 mod up;
 
@@ -22,6 +24,12 @@ enum Command {
     /// Start the whole store on this machine: catalog, every order replica and every frontend,
     /// each as its own process. Stops them all on Ctrl-C or SIGTERM.
     Up(ClusterArgs),
+    /// Run load sessions against a frontend (query a random toy, buy it with probability p),
+    /// print latency per request type, and verify every acknowledged order.
+    Client(client_cmd::ClientArgs),
+    /// Evaluate the store on a cluster of its own: latency and cache hit ratio against p with the
+    /// cache on and off, cache replacement, failover; writes report.md and PNG plots.
+    Eval(eval::EvalArgs),
     /// Run the catalog service (stock and prices).
     Catalog {
         #[command(flatten)]
@@ -103,6 +111,8 @@ async fn dispatch(command: Command) -> Result<(), String> {
     let shutdown = || Shutdown::on(common::shutdown::terminate_signal());
     match command {
         Command::Up(cluster) => up::run(&cluster.config, cluster.load()?).await,
+        Command::Client(args) => client_cmd::run(args).await,
+        Command::Eval(args) => eval::run(args).await,
         Command::Catalog {
             cluster,
             restock_period_ms,

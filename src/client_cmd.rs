@@ -1,0 +1,244 @@
+//! `toystore client`: concurrent load sessions against a frontend, a progress bar, a latency
+//! table per request kind, and the verification of every acknowledged order. Exits non-zero
+//! when any order does not read back as acknowledged.
+
+use clap::Args;
+use client::load::{self, LoadConfig, LoadProgress, LoadReport, Verification};
+use client::StoreClient;
+use common::Shutdown;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Mismatches and lookup failures printed in full; the rest are counted.
+const PRINTED_PROBLEMS: usize = 10;
+
+/// Flags of `toystore client`.
+#[derive(Args, Clone, Debug)]
+pub struct ClientArgs {
+    /// The frontend's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Concurrent sessions.
+    #[arg(long, default_value_t = load::DEFAULT_SESSIONS)]
+    sessions: usize,
+    /// Steps per session (query a toy, maybe buy it); 100 unless --duration is given.
+    #[arg(long)]
+    iterations: Option<usize>,
+    /// Stop after this many seconds (with --iterations, whichever comes first).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Probability of buying a toy that is in stock, from 0 to 1.
+    #[arg(long, default_value_t = load::DEFAULT_P)]
+    p: f64,
+    /// Largest quantity of one order (each order takes 1 to this many).
+    #[arg(long, default_value_t = load::DEFAULT_MAX_QUANTITY)]
+    max_quantity: u32,
+    /// Seed of the sessions' random choices, for a repeatable sequence of requests.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Products file whose toys the sessions query.
+    #[arg(long, default_value = "data/products.json")]
+    products: PathBuf,
+    /// Query only this toy (repeat the flag for several); replaces --products.
+    #[arg(long = "toy")]
+    toys: Vec<String>,
+    /// Also write the numbers, failures and verification as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Test hook: alter the first acknowledged order's quantity before verifying, so the
+    /// verification must fail.
+    #[arg(long, hide = true)]
+    tamper: bool,
+}
+
+impl ClientArgs {
+    /// The load run the flags ask for.
+    fn config(&self) -> Result<LoadConfig, String> {
+        let toys = if self.toys.is_empty() {
+            load::toy_names(&self.products)?
+        } else {
+            self.toys.clone()
+        };
+        let duration = match self.duration {
+            Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+            Some(s) => return Err(format!("--duration must be a positive number, not {s}")),
+            None => None,
+        };
+        let iterations = match (self.iterations, duration) {
+            (Some(0), _) => return Err("--iterations must be at least 1".into()),
+            (None, None) => Some(load::DEFAULT_ITERATIONS),
+            (iterations, _) => iterations,
+        };
+        let config = LoadConfig {
+            sessions: self.sessions,
+            iterations,
+            duration,
+            p: self.p,
+            max_quantity: self.max_quantity,
+            seed: self.seed,
+            toys,
+        };
+        config.validate().map_err(|e| format!("bad flags: {e}"))?;
+        Ok(config)
+    }
+}
+
+/// Checks that `url` is an http(s) URL with a host.
+fn check_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("--url {url:?}: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!(
+            "--url {url:?} must be an http:// or https:// URL with a host"
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the sessions, prints the table and the verification.
+///
+/// # Errors
+/// Bad flags, an unwritable JSON file, or a verification that found any problem.
+pub async fn run(args: ClientArgs) -> Result<(), String> {
+    check_url(&args.url)?;
+    let config = args.config()?;
+    let store = StoreClient::new(args.url.as_str());
+    let bar = progress_bar(&config);
+    let stop = Shutdown::on(common::shutdown::terminate_signal());
+    let update = |p: &LoadProgress| {
+        bar.set_position(p.iterations as u64);
+        bar.set_message(format!("{} orders, {} errors", p.orders, p.errors));
+    };
+    let mut report = load::run_load(&store, &config, update, stop).await;
+    bar.finish_and_clear();
+    if args.tamper {
+        let first = report
+            .orders
+            .first_mut()
+            .ok_or("--tamper needs at least one acknowledged order")?;
+        first.quantity += 1;
+    }
+    let verification = load::verify(&store, &report.orders).await;
+
+    let mut summaries = report.summaries();
+    summaries.push(verification.summary());
+    println!(
+        "{} sessions, {} steps in {:.1} s against {}\n",
+        config.sessions,
+        report.iterations,
+        report.elapsed.as_secs_f64(),
+        store.base_url()
+    );
+    print!("{}", load::table(&summaries));
+    print_errors(&report);
+    print_verification(&report, &verification);
+    if let Some(path) = &args.json {
+        let doc = json!({
+            "url": store.base_url(),
+            "config": config,
+            "elapsed_s": report.elapsed.as_secs_f64(),
+            "iterations": report.iterations,
+            "sold_out": report.sold_out,
+            "orders": report.orders.len(),
+            "summaries": summaries,
+            "failures": report.failures,
+            "verification": {
+                "ok": verification.is_ok(),
+                "checked": verification.checked,
+                "mismatches": verification.mismatches,
+                "lookup_failures": verification.lookup_failures,
+            },
+        });
+        let text = serde_json::to_string_pretty(&doc)
+            .map_err(|e| format!("cannot encode the JSON report: {e}"))?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if verification.is_ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "verification failed: {} mismatched, {} unreadable of {} acknowledged orders",
+            verification.mismatches.len(),
+            verification.lookup_failures.len(),
+            report.orders.len()
+        ))
+    }
+}
+
+fn progress_bar(config: &LoadConfig) -> ProgressBar {
+    match config.planned_iterations() {
+        Some(planned) => {
+            let bar = ProgressBar::new(planned as u64);
+            let style = ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} steps, {msg}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar
+        }
+        None => {
+            let bar = ProgressBar::new_spinner();
+            let style =
+                ProgressStyle::with_template("{spinner} {elapsed_precise} {pos} steps, {msg}")
+                    .expect("the template is valid");
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        }
+    }
+}
+
+fn print_errors(report: &LoadReport) {
+    let mut by_kind: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for failure in &report.failures {
+        *by_kind
+            .entry((failure.kind.name(), failure.error.kind()))
+            .or_default() += 1;
+    }
+    if !by_kind.is_empty() {
+        let parts: Vec<String> = by_kind
+            .iter()
+            .map(|((request, error), n)| format!("{request} {error}: {n}"))
+            .collect();
+        println!("\nfailed requests: {}", parts.join(", "));
+    }
+    if report.sold_out > 0 {
+        println!("steps that found their toy sold out: {}", report.sold_out);
+    }
+}
+
+fn print_verification(report: &LoadReport, verification: &Verification) {
+    println!();
+    if verification.is_ok() {
+        println!(
+            "verification: all {} acknowledged orders read back as acknowledged",
+            report.orders.len()
+        );
+        return;
+    }
+    println!(
+        "verification FAILED: {} checked, {} mismatched, {} unreadable",
+        verification.checked,
+        verification.mismatches.len(),
+        verification.lookup_failures.len()
+    );
+    for mismatch in verification.mismatches.iter().take(PRINTED_PROBLEMS) {
+        println!("  mismatch: {mismatch}");
+    }
+    for failure in verification.lookup_failures.iter().take(PRINTED_PROBLEMS) {
+        println!(
+            "  unreadable: order {} ({} x {:?}): {}",
+            failure.expected.number,
+            failure.expected.quantity,
+            failure.expected.name,
+            failure.error
+        );
+    }
+    let problems = verification.mismatches.len() + verification.lookup_failures.len();
+    if problems > 2 * PRINTED_PROBLEMS {
+        println!("  … and more (use --json for all)");
+    }
+}
