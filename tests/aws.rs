@@ -745,6 +745,7 @@ fn deploy_and_teardown_run_end_to_end_against_moto() {
             "{user_data}"
         );
         assert!(user_data.contains("scripts-user, always"), "{user_data}");
+        assert_valid_bash(user_data);
     }
 
     // The instance role may read the release object and the token, nothing else.
@@ -887,6 +888,24 @@ fn deploy_and_teardown_run_end_to_end_against_moto() {
     cli.script("teardown.sh", &["--stack", "tssingle"]);
     assert_nothing_left(&cli);
     println!("deploy and teardown against moto: {:?}", started.elapsed());
+}
+
+/// The shell script part of an instance's user data parses (`bash -n`).
+fn assert_valid_bash(user_data: &str) {
+    let start = user_data.find("#!/bin/bash").expect("a shell script part");
+    let end = user_data
+        .rfind("--==toystore==--")
+        .expect("the end of the MIME message");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("user-data.sh");
+    fs::write(&script, &user_data[start..end]).unwrap();
+    let out = run(Command::new("bash").arg("-n").arg(&script), COMMAND_TIMEOUT);
+    assert!(
+        out.status.success(),
+        "the user data script does not parse: {}\n{}",
+        text(&out.stderr),
+        &user_data[start..end]
+    );
 }
 
 /// No instance, bucket, secret or role of ours is left, and no VPC but moto's default one.
