@@ -696,7 +696,30 @@ async fn conduct(
             .filter(|(id, e)| *id != leader && *e > epoch)
     })
     .await;
-    println!("order-{third} leads epoch {new_epoch}; healing the partition");
+    // Cut off from the frontend, the old leader still follows the new one through its peers.
+    let newest = seen
+        .borrow()
+        .acks
+        .iter()
+        .map(|a| a.number)
+        .max()
+        .unwrap_or(0);
+    wait_for(
+        "the partitioned replica to receive the new leader's entries",
+        PHASE_TIMEOUT,
+        || async {
+            client
+                .health(leader)
+                .await
+                .filter(|h| h.last.is_some_and(|last| last >= newest))
+                .map(|_| ())
+        },
+    )
+    .await;
+    println!(
+        "order-{third} leads epoch {new_epoch}; order-{leader} holds order {newest} too; \
+         healing the partition"
+    );
     firewall.heal(&ns, WEB.1);
     orders_go_on("orders after the partition healed").await;
     stop.set(true);
