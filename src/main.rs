@@ -1,7 +1,9 @@
 //! `toystore`: one command for every part of the store. It parses arguments, sets up logging and
 //! calls the service's `run`; the services live in their crates.
 
+mod bench;
 mod client_cmd;
+mod drill_cmd;
 mod eval;
 mod inspect_cmd;
 mod up;
@@ -24,6 +26,22 @@ enum Command {
     /// Start the whole store on this machine: catalog, every order replica and every frontend,
     /// each as its own process. Stops them all on Ctrl-C or SIGTERM.
     Up(ClusterArgs),
+    /// Measure durable orders per second and order latency at several client counts, on a
+    /// cluster of its own on loopback (release build recommended).
+    Bench {
+        /// Concurrent clients, one run set per value.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
+        clients: Vec<usize>,
+        /// Length of each run.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Runs per client count (the summary shows the median).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Also write every run as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Run load sessions against a frontend (query a random toy, buy it with probability p),
     /// print latency per request type, and verify every acknowledged order.
     Client(client_cmd::ClientArgs),
@@ -60,6 +78,9 @@ enum Command {
     /// See and check what is on disk: summarize a data directory, list orders, stock or the
     /// journal, compare two replica logs, or check a whole data root. Never changes what it reads.
     Inspect(inspect_cmd::InspectArgs),
+    /// Crash-and-restart drill: kill services with SIGKILL under verified load, restart them,
+    /// and check that no acknowledged order was lost and the replicas converge.
+    Drill(drill_cmd::DrillArgs),
 }
 
 /// Where the cluster is described, and overrides of it.
@@ -111,6 +132,12 @@ async fn dispatch(command: Command) -> Result<(), String> {
     let shutdown = || Shutdown::on(common::shutdown::terminate_signal());
     match command {
         Command::Up(cluster) => up::run(&cluster.config, cluster.load()?).await,
+        Command::Bench {
+            clients,
+            seconds,
+            runs,
+            json,
+        } => bench::run(&clients, seconds, runs, json.as_deref()).await,
         Command::Client(args) => client_cmd::run(args).await,
         Command::Eval(args) => eval::run(args).await,
         Command::Catalog {
@@ -154,5 +181,6 @@ async fn dispatch(command: Command) -> Result<(), String> {
             frontend::run(config, id, shutdown()).await
         }
         Command::Inspect(args) => inspect_cmd::run(args),
+        Command::Drill(args) => drill_cmd::run(args).await,
     }
 }

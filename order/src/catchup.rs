@@ -29,14 +29,23 @@ struct Pulled {
     entries: Vec<OrderEntry>,
 }
 
-/// Reads every peer's log past `from` (fencing them at `fence` when given). Returns how many
-/// peers answered and, when one holds a strictly better log than `mine`, that log's suffix.
+/// What reading the peers found.
+struct PullOutcome {
+    /// Peers that answered.
+    reached: usize,
+    /// The highest commit length any of them reported: entries below it are committed.
+    commit_len: u64,
+    /// The best log, when a peer holds a strictly better one than ours.
+    best: Option<Pulled>,
+}
+
+/// Reads every peer's log past `from` (fencing them at `fence` when given).
 async fn pull_best(
     replica: &Replica,
     from: u64,
     mine: LogSummary,
     fence: Option<Epoch>,
-) -> Result<(usize, Option<Pulled>)> {
+) -> Result<PullOutcome> {
     let query = |from: u64| LogQuery {
         from,
         limit: MAX_LOG_PAGE,
@@ -64,8 +73,17 @@ async fn pull_best(
         len: len_after(p.last),
     }));
     let best = best_log(&summaries).expect("the list holds at least our own log");
+    let commit_len = answered
+        .iter()
+        .map(|(_, p)| len_after(p.commit))
+        .max()
+        .unwrap_or(0);
     if best == 0 {
-        return Ok((answered.len(), None));
+        return Ok(PullOutcome {
+            reached: answered.len(),
+            commit_len,
+            best: None,
+        });
     }
     let (peer_id, first) = answered.swap_remove(best - 1);
     let summary = summaries[best];
@@ -92,15 +110,16 @@ async fn pull_best(
         entries.extend(page.entries);
     }
     entries.truncate((summary.len - from) as usize);
-    Ok((
-        answered.len() + 1,
-        Some(Pulled {
+    Ok(PullOutcome {
+        reached: answered.len() + 1,
+        commit_len,
+        best: Some(Pulled {
             peer: peer_id,
             summary,
             commit_len: len_after(first.commit),
             entries,
         }),
-    ))
+    })
 }
 
 fn page_path(query: &LogQuery) -> String {
@@ -112,7 +131,7 @@ fn page_path(query: &LogQuery) -> String {
 }
 
 /// Makes this replica the leader of `epoch`: fence and read a majority, adopt the best log past
-/// our commit index stamped with `epoch`, flush, then start leading. Only then does `place` work.
+/// our commit index, flush, then start leading. Only then does `place` work.
 ///
 /// # Errors
 /// Not ready, a newer epoch seen meanwhile, or fewer than a majority reachable.
@@ -134,7 +153,11 @@ pub(crate) async fn take_over(replica: &Arc<Replica>, epoch: Epoch) -> Result<()
         }
         (s.commit_len, s.summary())
     };
-    let (reached, pulled) = pull_best(replica, from, mine, Some(epoch)).await?;
+    let PullOutcome {
+        reached,
+        commit_len: peers_commit,
+        best: pulled,
+    } = pull_best(replica, from, mine, Some(epoch)).await?;
     let majority = replica.config.majority();
     if reached + 1 < majority {
         warn!(
@@ -160,28 +183,22 @@ pub(crate) async fn take_over(replica: &Arc<Replica>, epoch: Epoch) -> Result<()
         }
         (s.len, s.commit_len)
     };
-    let (mut suffix, best_commit, source) = match pulled {
+    let (suffix, source) = match pulled {
         Some(p) => (
             p.entries,
-            p.commit_len,
             format!(
                 "replica {} (log epoch {}, {} entries)",
                 p.peer, p.summary.log_epoch, p.summary.len
             ),
         ),
-        None => (
-            replica.log.slice(from, len)?,
-            commit_len,
-            "its own log".to_string(),
-        ),
+        None => (replica.log.slice(from, len)?, "its own log".to_string()),
     };
-    for entry in &mut suffix {
-        entry.epoch = epoch;
-    }
+    // Entries keep the epoch of the leader that wrote them: a log's standing is its `log_epoch`,
+    // not its entries' stamps, so an adopted entry needs no new stamp (see protocol.rs).
+    let new_commit = commit_len.max(peers_commit).min(from + suffix.len() as u64);
     let new_len = replica
         .log
         .write(len, from, &suffix, commit_len, |_| true)?;
-    let new_commit = commit_len.max(best_commit.min(new_len));
     replica.log.raise_meta(META_LOG_EPOCH, epoch)?;
     replica.log.raise_meta(META_COMMIT_LEN, new_commit)?;
     replica.log.flush().await?;
@@ -245,7 +262,11 @@ async fn catch_up_once(replica: &Replica) -> Result<()> {
         let s = replica.state();
         (s.commit_len, s.summary())
     };
-    let (reached, pulled) = pull_best(replica, from, mine, None).await?;
+    let PullOutcome {
+        reached,
+        best: pulled,
+        ..
+    } = pull_best(replica, from, mine, None).await?;
     let Some(pulled) = pulled else {
         info!(
             "replica {}: catch-up from {from}: reached {reached} peers, none ahead",

@@ -10,7 +10,7 @@
 //! Invariants:
 //! - Numbers are dense from 0: the log is always `0..len`.
 //! - A committed entry never changes what order it is: a rewrite below `commit_len` must carry the
-//!   same order (it may carry a newer epoch stamp); this is asserted.
+//!   same order; this is asserted.
 //! - `commit_len`, `epoch` and `log_epoch` never go backwards.
 //!
 //! Nothing here is durable until [`OrderLog::flush`] returns.

@@ -11,9 +11,11 @@
 //!   `(log_epoch, len)` among itself and the peers it reached. A committed entry sits on a majority;
 //!   a new leader reads a majority (fenced at its epoch first), so one of them holds it, and every
 //!   log with a higher `(log_epoch, len)` holds it too (every leader since held it).
-//! - **Restamp.** The new leader stamps the adopted suffix past its commit index with its own
-//!   epoch. Without that, an old uncommitted entry it adopted could later lose to a different entry
-//!   of a middle epoch that another replica kept.
+//! - **No restamping.** An entry keeps the epoch of the leader that first wrote it, and is copied
+//!   as it is, so every replica that holds it holds the same bytes. Which log wins is decided by
+//!   `log_epoch`, never by entry stamps, so an old entry adopted by a new leader cannot lose later
+//!   to a different entry of a middle epoch: every log that took the new leader's appends outranks
+//!   the log that kept the middle entry.
 //! - **Majority commit.** An entry is committed once a majority (the leader included) has flushed
 //!   it in the leader's epoch.
 

@@ -40,8 +40,8 @@ pub(crate) struct Pending {
 /// What the leader's tasks share.
 pub(crate) struct LeaderShared {
     pub epoch: Epoch,
-    /// The commit index when this leadership began: everything from here on was stamped with
-    /// `epoch` by the takeover, so followers are first sent the log from here.
+    /// The commit index when this leadership began: followers are first sent the log from here
+    /// (one that is synced less far says so, and gets the log from where it is synced).
     pub takeover_commit_len: u64,
     /// The leader's flushed log length.
     pub flushed: watch::Sender<u64>,

@@ -1,0 +1,93 @@
+//! The drill's own checks, on what the clients saw; the checks on what the services hold are
+//! `inspect::checks`.
+
+use client::load::{RequestFailure, Verification};
+use client::ClientError;
+use inspect::checks::CheckResult;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Check name: every acknowledged order reads back with the same content.
+pub const ACKED_ORDERS_READ_BACK: &str = "acknowledged orders read back";
+/// Check name: no client error while only order replicas were down.
+pub const NO_REPLICA_CRASH_ERRORS: &str = "no client error from replica crashes";
+
+/// A span during which a service whose failures clients may see (frontend, catalog) was down,
+/// with the name the errors are filed under.
+#[derive(Clone, Debug)]
+pub struct Outage {
+    pub service: String,
+    pub from: Duration,
+    pub to: Duration,
+}
+
+/// How long after a frontend or catalog is ready again its errors are still blamed on it (a
+/// request sent just before it came back may fail just after).
+pub const OUTAGE_GRACE: Duration = Duration::from_secs(2);
+
+pub fn acked_orders_read_back(verification: &Verification) -> CheckResult {
+    let mut violations: Vec<String> = verification
+        .mismatches
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    violations.extend(verification.lookup_failures.iter().map(|f| {
+        format!(
+            "order {} ({} x {:?}) not read back: {}",
+            f.expected.number, f.expected.quantity, f.expected.name, f.error
+        )
+    }));
+    let mut figures = BTreeMap::new();
+    figures.insert(
+        "orders read back".to_string(),
+        verification.checked.to_string(),
+    );
+    CheckResult {
+        name: ACKED_ORDERS_READ_BACK,
+        passed: violations.is_empty(),
+        figures,
+        violations,
+    }
+}
+
+/// Files every failure (out-of-stock refusals excluded) under the outage it fell in, or under
+/// "order replicas" when none did: those are the errors the design promises never happen.
+pub fn classify_errors(
+    failures: &[RequestFailure],
+    outages: &[Outage],
+) -> (BTreeMap<String, usize>, CheckResult) {
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    errors.insert("order replicas".into(), 0);
+    let mut violations = Vec::new();
+    for failure in failures
+        .iter()
+        .filter(|f| f.error != ClientError::OutOfStock)
+    {
+        let outage = outages
+            .iter()
+            .find(|o| o.from <= failure.at && failure.at <= o.to + OUTAGE_GRACE);
+        match outage {
+            Some(outage) => *errors.entry(outage.service.clone()).or_default() += 1,
+            None => {
+                *errors.entry("order replicas".into()).or_default() += 1;
+                violations.push(format!(
+                    "{:?} at {:.3} s failed: {}",
+                    failure.kind,
+                    failure.at.as_secs_f64(),
+                    failure.error
+                ));
+            }
+        }
+    }
+    let mut figures = BTreeMap::new();
+    for (service, count) in &errors {
+        figures.insert(format!("errors while {service} down"), count.to_string());
+    }
+    let check = CheckResult {
+        name: NO_REPLICA_CRASH_ERRORS,
+        passed: violations.is_empty(),
+        figures,
+        violations,
+    };
+    (errors, check)
+}

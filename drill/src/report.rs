@@ -1,0 +1,85 @@
+//! What a drill did and found, printed for people (PASS/FAIL lines with figures) and as JSON.
+
+use inspect::checks::CheckResult;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One kill and its restart.
+#[derive(Clone, Debug, Serialize)]
+pub struct KillEvent {
+    /// Seconds since the drill started.
+    pub at: f64,
+    /// The service killed (`order-3`, `frontend-1`, `catalog`).
+    pub service: String,
+    /// Whether it was the order leader when it was killed.
+    pub was_leader: bool,
+    /// Seconds since the start when it was ready again (`None` if it never came back).
+    pub ready_again_at: Option<f64>,
+}
+
+/// The whole outcome of a drill.
+#[derive(Clone, Debug, Serialize)]
+pub struct DrillReport {
+    pub seed: u64,
+    /// Seconds of load and kills.
+    pub duration: f64,
+    pub kills: Vec<KillEvent>,
+    /// Client requests sent (queries and buys, retries included) and orders acknowledged.
+    pub requests: usize,
+    pub orders_acknowledged: usize,
+    /// Client-visible errors (out-of-stock refusals excluded), by what was down when they came.
+    pub errors: BTreeMap<String, usize>,
+    /// Log digest of each replica after convergence.
+    pub digests: BTreeMap<String, String>,
+    pub checks: Vec<CheckResult>,
+    /// Whether every check passed.
+    pub passed: bool,
+}
+
+impl DrillReport {
+    /// The report for a terminal: figures, then one PASS/FAIL line per check with its evidence.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let leader_kills = self.kills.iter().filter(|k| k.was_leader).count();
+        out.push_str(&format!(
+            "drill: seed {}, {:.0} s, {} kills ({} of the leader), {} requests, {} orders acknowledged\n",
+            self.seed,
+            self.duration,
+            self.kills.len(),
+            leader_kills,
+            self.requests,
+            self.orders_acknowledged
+        ));
+        let errors: Vec<String> = self
+            .errors
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        out.push_str(&format!("client-visible errors: {}\n", errors.join(", ")));
+        for (replica, digest) in &self.digests {
+            out.push_str(&format!("{replica} log digest {digest}\n"));
+        }
+        for check in &self.checks {
+            let verdict = if check.passed { "PASS" } else { "FAIL" };
+            let figures: Vec<String> = check
+                .figures
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            out.push_str(&format!(
+                "{verdict} {}: {}\n",
+                check.name,
+                figures.join("; ")
+            ));
+            for violation in &check.violations {
+                out.push_str(&format!("     {violation}\n"));
+            }
+        }
+        out.push_str(if self.passed {
+            "drill passed\n"
+        } else {
+            "drill FAILED\n"
+        });
+        out
+    }
+}

@@ -1,0 +1,370 @@
+//! Running a drill: start (or attach to) a cluster, run load while killing and restarting
+//! services on the schedule, then restart everything, wait for the replicas to converge, verify
+//! every acknowledged order, stop the cluster and check its data directories.
+
+use client::load::{run_load, verify, LoadConfig, LoadProgress};
+use client::{ClusterOptions, LocalCluster, Service, StoreClient};
+use common::{ReplicaId, Shutdown};
+use indicatif::{ProgressBar, ProgressStyle};
+use inspect::checks::{self, CheckResult};
+use inspect::ReplicaSnapshot;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::checks::{acked_orders_read_back, classify_errors, Outage};
+use crate::report::{DrillReport, KillEvent};
+use crate::schedule::{Schedule, Target};
+
+/// How long a restarted service may take to be ready, and the replicas to converge.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long services get to stop cleanly at the end before they are killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Everything a drill can be told.
+#[derive(Clone, Debug)]
+pub struct DrillOptions {
+    pub duration: Duration,
+    pub seed: u64,
+    pub sessions: usize,
+    pub p: f64,
+    pub max_quantity: u32,
+    pub kill_every: Duration,
+    pub down_for: Duration,
+    pub leader_bias: f64,
+    pub targets: Vec<Target>,
+    /// A running store's cluster file: load and checks only, no kills.
+    pub attach: Option<PathBuf>,
+    /// Where the drill's own cluster keeps its data (a temporary directory when `None`).
+    pub data_root: Option<PathBuf>,
+    pub products: PathBuf,
+    /// The `toystore` binary that the drill's own cluster runs.
+    pub exe: PathBuf,
+    /// Draw a progress bar (off in tests and when output is not a terminal).
+    pub progress: bool,
+}
+
+/// Runs a drill and returns its report (whose `passed` says whether every check held).
+///
+/// # Errors
+/// The cluster cannot be made or started, a service does not come back, or the options are bad.
+pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
+    if options.targets.is_empty() {
+        return Err("--targets needs at least one of replicas, frontend, catalog".into());
+    }
+    if options.down_for >= options.kill_every.mul_f64(0.5) {
+        return Err(format!(
+            "--down-for ({:?}) must be under half of --kill-every ({:?}), so one service is down at a time",
+            options.down_for, options.kill_every
+        ));
+    }
+    let toys = client::load::toy_names(&options.products)?;
+    let mut cluster = match &options.attach {
+        Some(path) => {
+            let config = common::ClusterConfig::load(path)?;
+            LocalCluster::from_config(&options.exe, path, config, client::Output::Files)
+        }
+        None => {
+            let cluster_options = ClusterOptions {
+                restock_period_ms: 2_000,
+                ..ClusterOptions::default()
+            };
+            let mut cluster = LocalCluster::create(
+                &options.exe,
+                options.data_root.as_deref(),
+                &options.products,
+                &cluster_options,
+            )?;
+            cluster.start_all(READY_TIMEOUT).await?;
+            cluster
+        }
+    };
+    let owned = options.attach.is_none();
+    let config = LoadConfig {
+        sessions: options.sessions,
+        iterations: None,
+        duration: Some(options.duration),
+        p: options.p,
+        max_quantity: options.max_quantity,
+        seed: Some(options.seed),
+        toys,
+    };
+    config.validate()?;
+    let bar = progress_bar(options);
+    let store = StoreClient::with_timeout(cluster.frontend_url(), Duration::from_secs(30));
+    let (stop_load, stop) = Shutdown::new();
+    let counters = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+    let load = {
+        let (store, counters, config) = (store.clone(), counters.clone(), config.clone());
+        tokio::spawn(async move {
+            let progress = move |p: &LoadProgress| {
+                counters.0.store(p.orders, Ordering::Relaxed);
+                counters.1.store(p.errors, Ordering::Relaxed);
+            };
+            run_load(&store, &config, progress, stop).await
+        })
+    };
+    let start = Instant::now();
+    let mut kills = Vec::new();
+    let mut outages = Vec::new();
+    if owned {
+        let mut schedule = Schedule::new(
+            options.seed,
+            options.kill_every,
+            options.targets.clone(),
+            cluster.config.replicas.iter().map(|r| r.id).collect(),
+            options.leader_bias,
+        );
+        let end = start + options.duration;
+        loop {
+            let at = Instant::now() + schedule.next_gap();
+            if at + options.down_for >= end {
+                break;
+            }
+            tick_until(&bar, at, start, &counters, kills.len()).await;
+            let leader = current_leader(&cluster).await;
+            let victim = schedule.next_victim(leader);
+            let killed_at = start.elapsed();
+            cluster.kill(victim)?;
+            let was_leader = leader.is_some_and(|id| victim == Service::Replica(id));
+            say(
+                &bar,
+                format!(
+                    "{:>7.2}s kill -9 {victim}{}",
+                    killed_at.as_secs_f64(),
+                    if was_leader { " (leader)" } else { "" }
+                ),
+            );
+            tick_until(
+                &bar,
+                Instant::now() + options.down_for,
+                start,
+                &counters,
+                kills.len() + 1,
+            )
+            .await;
+            cluster.spawn(victim)?;
+            cluster.wait_ready(victim, READY_TIMEOUT).await?;
+            let ready_at = start.elapsed();
+            say(
+                &bar,
+                format!(
+                    "{:>7.2}s {victim} restarted and ready",
+                    ready_at.as_secs_f64()
+                ),
+            );
+            if !matches!(victim, Service::Replica(_)) {
+                outages.push(Outage {
+                    service: victim.to_string(),
+                    from: killed_at,
+                    to: ready_at,
+                });
+            }
+            kills.push(KillEvent {
+                at: killed_at.as_secs_f64(),
+                service: victim.to_string(),
+                was_leader,
+                ready_again_at: Some(ready_at.as_secs_f64()),
+            });
+        }
+    }
+    tick_until(
+        &bar,
+        start + options.duration,
+        start,
+        &counters,
+        kills.len(),
+    )
+    .await;
+    stop_load.fire();
+    let report = load
+        .await
+        .map_err(|e| format!("the load task failed: {e}"))?;
+    bar.finish_and_clear();
+    eprintln!(
+        "load done: {} orders acknowledged; converging and checking",
+        report.orders.len()
+    );
+    finish(&mut cluster, owned).await?;
+    let verification = verify(&store, &report.orders).await;
+    let (errors, error_check) = classify_errors(&report.failures, &outages);
+    let disk_checks = match owned {
+        true => {
+            cluster.terminate_all(STOP_GRACE);
+            let checked = inspect::check_data_root(&cluster.config.data_root, false)
+                .map_err(|e| e.to_string())?;
+            checked.checks
+        }
+        false => {
+            let snapshots = live_snapshots(&cluster).await?;
+            vec![
+                checks::committed_entries_agree(&snapshots),
+                checks::numbers_dense(&snapshots),
+                checks::logs_identical(&snapshots),
+            ]
+        }
+    };
+    let digests: BTreeMap<String, String> = disk_checks
+        .iter()
+        .filter(|c| c.name == checks::LOGS_IDENTICAL)
+        .flat_map(|c| c.figures.iter())
+        .filter_map(|(k, v)| {
+            k.strip_suffix(" digest")
+                .map(|replica| (replica.to_string(), v.clone()))
+        })
+        .collect();
+    let mut all: Vec<CheckResult> = vec![acked_orders_read_back(&verification), error_check];
+    all.extend(disk_checks);
+    Ok(DrillReport {
+        seed: options.seed,
+        duration: options.duration.as_secs_f64(),
+        kills,
+        requests: report.timeline.len(),
+        orders_acknowledged: report.orders.len(),
+        errors,
+        digests,
+        passed: all.iter().all(|c| c.passed),
+        checks: all,
+    })
+}
+
+/// A line of the schedule, above the progress bar (or plainly when there is no bar).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+fn progress_bar(options: &DrillOptions) -> ProgressBar {
+    if !options.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(options.duration.as_secs().max(1));
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len}s {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Sleeps until `until`, updating the bar with the load's figures.
+async fn tick_until(
+    bar: &ProgressBar,
+    until: Instant,
+    start: Instant,
+    counters: &(AtomicUsize, AtomicUsize),
+    kills: usize,
+) {
+    loop {
+        bar.set_position(start.elapsed().as_secs());
+        bar.set_message(format!(
+            "orders {} errors {} kills {kills}",
+            counters.0.load(Ordering::Relaxed),
+            counters.1.load(Ordering::Relaxed)
+        ));
+        let now = Instant::now();
+        if now >= until {
+            return;
+        }
+        tokio::time::sleep((until - now).min(Duration::from_millis(250))).await;
+    }
+}
+
+/// The replica leading the highest epoch, as the replicas report it.
+async fn current_leader(cluster: &LocalCluster) -> Option<ReplicaId> {
+    let mut best: Option<(u64, ReplicaId)> = None;
+    for replica in &cluster.config.replicas {
+        if let Some(health) = cluster.replica_health(replica.id).await {
+            if health.role == common::wire::Role::Leader
+                && best.is_none_or(|(epoch, _)| health.epoch > epoch)
+            {
+                best = Some((health.epoch, health.id));
+            }
+        }
+    }
+    best.map(|(_, id)| id)
+}
+
+/// Restarts whatever is down, then waits until every replica reports the same last number, all
+/// of it committed.
+async fn finish(cluster: &mut LocalCluster, owned: bool) -> Result<(), String> {
+    if owned {
+        for service in cluster.services() {
+            if !cluster.is_running(service) {
+                cluster.spawn(service)?;
+            }
+        }
+        cluster.start_all(READY_TIMEOUT).await?;
+    }
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let mut positions = BTreeMap::new();
+        let mut agreed = true;
+        let mut first = None;
+        for replica in &cluster.config.replicas {
+            match cluster.replica_health(replica.id).await {
+                Some(h) => {
+                    agreed &=
+                        h.ready && h.commit == h.last && first.get_or_insert(h.last) == &h.last;
+                    positions.insert(
+                        format!("order-{}", h.id),
+                        format!("last {:?}, commit {:?}", h.last, h.commit),
+                    );
+                }
+                None => agreed = false,
+            }
+        }
+        if agreed {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "replicas did not converge within {READY_TIMEOUT:?}: {positions:?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Each replica's whole log through its internal range scan (attach mode has no disk to read).
+async fn live_snapshots(cluster: &LocalCluster) -> Result<Vec<ReplicaSnapshot>, String> {
+    let http = reqwest::Client::new();
+    let mut snapshots = Vec::new();
+    for replica in &cluster.config.replicas {
+        let mut entries = Vec::new();
+        let (epoch, log_epoch, commit_len) = loop {
+            let url = format!(
+                "http://{}/internal/log?from={}&limit=10000",
+                replica.internal,
+                entries.len()
+            );
+            let page: common::wire::LogPage = http
+                .get(&url)
+                .header(common::wire::TOKEN_HEADER, &cluster.config.token)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .map_err(|e| format!("cannot read replica {}'s log: {e}", replica.id))?
+                .json()
+                .await
+                .map_err(|e| format!("replica {} sent an undecodable page: {e}", replica.id))?;
+            if page.entries.is_empty() {
+                break (page.epoch, page.log_epoch, common::len_after(page.commit));
+            }
+            entries.extend(page.entries);
+        };
+        snapshots.push(ReplicaSnapshot {
+            id: replica.id,
+            epoch,
+            log_epoch,
+            commit_len,
+            entries,
+        });
+    }
+    Ok(snapshots)
+}

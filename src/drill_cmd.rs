@@ -1,0 +1,92 @@
+//! `toystore drill`: arguments, then `drill::run`, the report, and the exit status.
+
+use clap::Args;
+use drill::{parse_duration, DrillOptions, Target};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Kill services with SIGKILL under verified client load, restart them, and check that nothing
+/// was lost. Exit status 0 only when every check passes.
+#[derive(Args)]
+pub struct DrillArgs {
+    /// How long load and kills go on (60s, 10m, ...).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Seed of the kill schedule and of the clients' choices: the same seed, the same draws.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Concurrent client sessions.
+    #[arg(long, default_value_t = 4)]
+    sessions: usize,
+    /// Probability that a session buys the toy it queried.
+    #[arg(long, default_value_t = 0.6)]
+    p: f64,
+    /// Largest quantity of one order.
+    #[arg(long, default_value_t = 3)]
+    max_quantity: u32,
+    /// Mean time between kills (each gap is jittered by ±50%).
+    #[arg(long, default_value = "4s", value_parser = parse_duration)]
+    kill_every: Duration,
+    /// How long a killed service stays down before it is restarted.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    down_for: Duration,
+    /// Probability that a kill aims at the current order leader.
+    #[arg(long, default_value_t = 0.5)]
+    leader_bias: f64,
+    /// What may be killed: replicas, frontend, catalog (comma-separated). Errors while the
+    /// frontend or catalog is down are reported apart: only replica crashes are meant to be invisible.
+    #[arg(long, value_delimiter = ',', default_value = "replicas")]
+    targets: Vec<Target>,
+    /// Run load and checks against a store already running from this cluster file, killing
+    /// nothing (kill its services yourself meanwhile, e.g. `kill -9` or `systemctl kill`).
+    #[arg(long)]
+    attach: Option<PathBuf>,
+    /// Keep the drill's own cluster data here instead of a temporary directory.
+    #[arg(long)]
+    data_root: Option<PathBuf>,
+    /// The initial catalog of the drill's own cluster.
+    #[arg(long, default_value = "data/products.json")]
+    products: PathBuf,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// Runs the drill; an `Err` only for a drill that could not run. A drill that ran and failed a
+/// check prints its report and exits with status 1.
+pub async fn run(args: DrillArgs) -> Result<(), String> {
+    if !(0.0..=1.0).contains(&args.leader_bias) {
+        return Err(format!(
+            "--leader-bias must be between 0 and 1, not {}",
+            args.leader_bias
+        ));
+    }
+    let options = DrillOptions {
+        duration: args.duration,
+        seed: args.seed,
+        sessions: args.sessions,
+        p: args.p,
+        max_quantity: args.max_quantity,
+        kill_every: args.kill_every,
+        down_for: args.down_for,
+        leader_bias: args.leader_bias,
+        targets: args.targets,
+        attach: args.attach,
+        data_root: args.data_root,
+        products: args.products,
+        exe: std::env::current_exe()
+            .map_err(|e| format!("cannot find the toystore binary: {e}"))?,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let report = drill::run(&options).await?;
+    print!("{}", report.render());
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).expect("the report is plain data");
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if !report.passed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
