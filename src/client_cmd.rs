@@ -100,7 +100,8 @@ fn check_url(url: &str) -> Result<(), String> {
 /// Runs the sessions, prints the table and the verification.
 ///
 /// # Errors
-/// Bad flags, an unwritable JSON file, or a verification that found any problem.
+/// Bad flags, an unwritable JSON file, a store that answered no request at all, or a
+/// verification that found any problem.
 pub async fn run(args: ClientArgs) -> Result<(), String> {
     check_url(&args.url)?;
     let config = args.config()?;
@@ -154,6 +155,14 @@ pub async fn run(args: ClientArgs) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&doc)
             .map_err(|e| format!("cannot encode the JSON report: {e}"))?;
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let answered = report.timeline.iter().any(|s| s.ok);
+    if !answered && !report.timeline.is_empty() {
+        return Err(format!(
+            "no request got an answer from {} ({} failed); is the frontend running there?",
+            store.base_url(),
+            report.failures.len()
+        ));
     }
     if verification.is_ok() {
         Ok(())

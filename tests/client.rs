@@ -322,3 +322,18 @@ async fn eval_quick_writes_a_consistent_report() {
         assert!(report.contains(needle), "report.md does not show {needle}");
     }
 }
+
+/// `toystore client` against an address where nothing listens fails with a message saying so,
+/// rather than "verifying" zero orders.
+#[test]
+fn client_fails_when_no_request_is_answered() {
+    let closed = client::cluster::free_ports(1).expect("a free port")[0];
+    let output = toystore()
+        .args(["client", "--url", &format!("http://127.0.0.1:{closed}")])
+        .args(["--sessions", "1", "--iterations", "2", "--toy", "Tux"])
+        .output()
+        .expect("run toystore client");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("no request got an answer"), "{stderr}");
+}

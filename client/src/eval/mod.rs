@@ -16,6 +16,7 @@
 //! starts from whatever the previous one left in the cache and stock).
 
 mod failover;
+pub mod observe;
 pub mod plan;
 pub mod plot;
 mod probe;

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::observe;
 use super::results::{EvalResults, Failover, Replacement, SweepRun};
 use crate::load::KindSummary;
 
@@ -20,6 +21,14 @@ pub fn markdown(results: &EvalResults) -> String {
         s.cores,
         if s.debug_build { "debug" } else { "release" }
     );
+    if let (Some(before), Some(after)) = (s.load_before, s.load_after) {
+        let _ = writeln!(
+            out,
+            "The machine's 1-minute load average was {before:.2} before and {after:.2} after the \
+             run (the evaluation itself adds to it; more than that means other work shared the \
+             cores).\n"
+        );
+    }
     if s.quick {
         out.push_str("**Quick run**: too few requests for conclusions; it checks that the evaluation works.\n\n");
     }
@@ -78,14 +87,14 @@ fn sweep_section(out: &mut String, sweep: &[SweepRun]) {
     }
     out.push_str("![Latency of each request kind against p, cache on and off](latency.png)\n\n");
     out.push_str("Observations:\n\n");
-    for line in sweep_observations(sweep) {
+    for line in observe::sweep(sweep) {
         let _ = writeln!(out, "- {line}");
     }
     let _ = writeln!(out, "\n## Cache hit ratio\n");
     out.push_str("| p | hits | misses | hit ratio (cache on) | hit ratio (cache off) |\n");
     out.push_str("| --- | --- | --- | --- | --- |\n");
     for on in sweep.iter().filter(|r| r.cache) {
-        let off = sweep.iter().find(|r| !r.cache && r.p == on.p);
+        let off = observe::find(sweep, false, on.p);
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
@@ -97,7 +106,7 @@ fn sweep_section(out: &mut String, sweep: &[SweepRun]) {
         );
     }
     out.push_str("\n![Cache hit ratio against p](hit_ratio.png)\n\n");
-    if let Some(line) = hit_ratio_observation(sweep) {
+    if let Some(line) = observe::hit_ratio(sweep) {
         let _ = writeln!(out, "{line}\n");
     }
 }
@@ -118,136 +127,6 @@ fn median_and_tail(s: &KindSummary) -> String {
 
 fn ratio(value: Option<f64>) -> String {
     value.map_or("–".into(), |r| format!("{:.1}%", r * 100.0))
-}
-
-fn find(sweep: &[SweepRun], cache: bool, p: f64) -> Option<&SweepRun> {
-    sweep.iter().find(|r| r.cache == cache && r.p == p)
-}
-
-/// Factor and direction of `slow` against `fast`: "3.2× faster".
-fn times(slow: f64, fast: f64, faster: &str, slower: &str) -> String {
-    if fast <= 0.0 || slow <= 0.0 {
-        return "not comparable".into();
-    }
-    if slow >= fast {
-        format!("{:.1}× {faster}", slow / fast)
-    } else {
-        format!("{:.1}× {slower}", fast / slow)
-    }
-}
-
-/// Sentences computed from the sweep.
-pub fn sweep_observations(sweep: &[SweepRun]) -> Vec<String> {
-    let mut lines = Vec::new();
-    let ps: Vec<f64> = sweep.iter().filter(|r| r.cache).map(|r| r.p).collect();
-    let compare: Vec<String> = ps
-        .iter()
-        .filter_map(|&p| Some((p, find(sweep, true, p)?, find(sweep, false, p)?)))
-        .map(|(p, on, off)| {
-            format!(
-                "{} at p = {p} ({:.2} ms on, {:.2} ms off)",
-                times(off.query.p50_ms, on.query.p50_ms, "faster", "slower"),
-                on.query.p50_ms,
-                off.query.p50_ms
-            )
-        })
-        .collect();
-    if !compare.is_empty() {
-        lines.push(format!(
-            "With the cache on, the median query is {}.",
-            compare.join("; ")
-        ));
-    }
-    if let (Some(first), Some(last)) = (ps.first(), ps.last()) {
-        if let (Some(a), Some(b)) = (find(sweep, true, *first), find(sweep, true, *last)) {
-            lines.push(format!(
-                "With the cache on, the query p99 goes from {:.2} ms at p = {first} to {:.2} ms at \
-                 p = {last}, and the median from {:.2} to {:.2} ms.",
-                a.query.p99_ms, b.query.p99_ms, a.query.p50_ms, b.query.p50_ms
-            ));
-        }
-    }
-    let buys: Vec<&SweepRun> = sweep.iter().filter(|r| r.buy.count > 0).collect();
-    if let (Some(lo), Some(hi)) = (
-        buys.iter()
-            .min_by(|a, b| a.buy.p50_ms.total_cmp(&b.buy.p50_ms)),
-        buys.iter()
-            .max_by(|a, b| a.buy.p50_ms.total_cmp(&b.buy.p50_ms)),
-    ) {
-        let cached = find(sweep, true, lo.p).map_or(0.0, |r| r.query.p50_ms);
-        lines.push(format!(
-            "A buy's median latency ranges from {:.2} ms (p = {}, cache {}) to {:.2} ms (p = {}, \
-             cache {}); the fastest is {} than a cached query's median at that p. A buy is taken \
-             by the catalog, flushed, and flushed by a majority of the order replicas before it \
-             is acknowledged.",
-            lo.buy.p50_ms,
-            lo.p,
-            on_off(lo.cache),
-            hi.buy.p50_ms,
-            hi.p,
-            on_off(hi.cache),
-            times(lo.buy.p50_ms, cached, "slower", "faster"),
-        ));
-    }
-    let steps: u64 = sweep.iter().map(|r| r.iterations as u64).sum();
-    let sold_out: u64 = sweep.iter().map(|r| r.sold_out as u64).sum();
-    let out_of_stock: u64 = sweep.iter().map(|r| r.buy.out_of_stock).sum();
-    let orders: usize = sweep.iter().map(|r| r.orders).sum();
-    let verified: usize = sweep.iter().map(|r| r.verified).sum();
-    let mismatches: usize = sweep.iter().map(|r| r.mismatches + r.lookup_failures).sum();
-    let errors: u64 = sweep
-        .iter()
-        .map(|r| r.query.errors + r.buy.errors + r.lookup.errors)
-        .sum();
-    lines.push(format!(
-        "Over the sweep, {steps} steps found their toy sold out {sold_out} times; {out_of_stock} \
-         buys were refused as out of stock (another session bought the last items between query \
-         and buy). {errors} requests failed otherwise."
-    ));
-    lines.push(format!(
-        "{orders} orders were acknowledged; {verified} were read back and {}.",
-        if mismatches == 0 && verified == orders {
-            "every one matched".to_string()
-        } else {
-            format!("{mismatches} did not match or could not be read")
-        }
-    ));
-    lines
-}
-
-fn on_off(cache: bool) -> &'static str {
-    if cache {
-        "on"
-    } else {
-        "off"
-    }
-}
-
-/// How the hit ratio moves with p, with the cache on.
-pub fn hit_ratio_observation(sweep: &[SweepRun]) -> Option<String> {
-    let on: Vec<(f64, f64)> = sweep
-        .iter()
-        .filter(|r| r.cache)
-        .filter_map(|r| Some((r.p, r.hit_ratio()?)))
-        .collect();
-    let (first, last) = (on.first()?, on.last()?);
-    let falling = on.windows(2).all(|w| w[1].1 <= w[0].1);
-    let rising = on.windows(2).all(|w| w[1].1 >= w[0].1);
-    let trend = match (falling, rising) {
-        (true, false) => "falls at every step",
-        (false, true) => "rises at every step",
-        (true, true) => "stays the same",
-        _ => "is not monotonic",
-    };
-    Some(format!(
-        "With the cache on, the hit ratio goes from {:.1}% at p = {} to {:.1}% at p = {} and {trend}. \
-         Every buy removes its toy from the cache (the catalog's invalidation and the frontend's \
-         own), so the next query of that toy misses. With the cache off every query is a miss.",
-        first.1 * 100.0,
-        first.0,
-        last.1 * 100.0,
-        last.0
-    ))
 }
 
 fn replacement_section(out: &mut String, r: &Replacement) {
@@ -289,33 +168,18 @@ fn replacement_section(out: &mut String, r: &Replacement) {
             held
         );
     }
-    let largest = r.snapshots.iter().map(|s| s.keys.len()).max().unwrap_or(0);
-    let _ = writeln!(
-        out,
-        "\n![Which toys were cached over time](cache_timeline.png)\n\n\
-         The cache never held more than {largest} keys (capacity {}). When the queried half \
-         changes, its toys replace the previous half's; when all toys are queried, the cache \
-         keeps changing and the hit ratio drops to what the capacity allows.\n",
-        r.cache_size
-    );
+    out.push_str("\n![Which toys were cached over time](cache_timeline.png)\n\n");
+    for line in observe::replacement(r) {
+        let _ = writeln!(out, "- {line}");
+    }
+    out.push('\n');
 }
 
 fn failover_section(out: &mut String, f: &Failover) {
     let _ = writeln!(out, "## Failover under load\n");
-    let before: Vec<f64> = f
-        .samples
-        .iter()
-        .filter(|s| s.at.as_secs_f64() < f.kill_at_s && s.kind == crate::load::RequestKind::Buy)
-        .map(|s| s.latency.as_secs_f64() * 1000.0)
-        .collect();
-    let worst = f
-        .samples
-        .iter()
-        .filter(|s| s.at.as_secs_f64() + s.latency.as_secs_f64() >= f.kill_at_s)
-        .max_by_key(|s| s.latency);
     let _ = writeln!(
         out,
-        "{:.0} s of load at p = {} with the same 5 sessions. Replica {} led at the start; it was \
+        "{:.0} s of load at p = {} with the same client sessions. Replica {} led at the start; it was \
          killed with SIGKILL at {:.1} s, started again at {:.1} s and ready (caught up) at {:.1} s. \
          The frontend counted {} leader change(s) and {} retried order call(s); the leader at \
          the end was replica {}.\n",
@@ -343,37 +207,7 @@ fn failover_section(out: &mut String, f: &Failover) {
         );
     }
     out.push_str("\n![Latency over time with the leader killed and restarted](failover.png)\n\n");
-    if let Some(worst) = worst {
-        let _ = writeln!(
-            out,
-            "- Before the kill the median buy took {:.2} ms; the slowest request still running at \
-             or after the kill was a {} sent at {:.2} s that took {:.0} ms.",
-            median(&before),
-            worst.kind.name(),
-            worst.at.as_secs_f64(),
-            worst.latency.as_secs_f64() * 1000.0
-        );
+    for line in observe::failover(f) {
+        let _ = writeln!(out, "- {line}");
     }
-    if f.errors == 0 {
-        out.push_str("- The client saw no error: the crash showed only as slower answers.\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "- The client saw {} error(s), for example: {}.",
-            f.errors,
-            f.error_examples.join("; ")
-        );
-    }
-    let _ = writeln!(
-        out,
-        "- {} orders were acknowledged; {} were read back after the restart, {} differed and {} \
-         could not be read.",
-        f.orders, f.verified, f.mismatches, f.lookup_failures
-    );
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }

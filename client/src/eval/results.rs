@@ -29,6 +29,11 @@ pub struct Setup {
     pub debug_build: bool,
     /// Cores of this machine (`available_parallelism`).
     pub cores: usize,
+    /// The machine's 1-minute load average before and after the evaluation (Linux only): other
+    /// work on the machine shows here.
+    pub load_before: Option<f64>,
+    /// See `load_before`.
+    pub load_after: Option<f64>,
     /// Client sessions of every run.
     pub sessions: usize,
     /// Steps per session in a sweep run.

@@ -38,6 +38,7 @@ pub const REPORT_FILES: [&str; 6] = [
 /// service fails to start or answer; the message names which and where its log is.
 pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResults, String> {
     let started = Instant::now();
+    let load_before = load_average();
     let font = plot::register_font()?;
     log(&format!("plots use the font {}", font.display()));
     let toys = toy_names(&options.products)?;
@@ -123,6 +124,8 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
             quick: options.quick,
             debug_build: cfg!(debug_assertions),
             cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            load_before,
+            load_after: load_average(),
             sessions: plan.sessions,
             iterations: plan.iterations,
             ps: plan.ps.clone(),
@@ -144,6 +147,12 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
         results.total_seconds
     ));
     Ok(results)
+}
+
+/// The 1-minute load average from `/proc/loadavg`, where there is one.
+fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
 }
 
 /// A copy of the products file in `dir` with every toy's quantity set to `stock` (names and
