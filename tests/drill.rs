@@ -58,7 +58,7 @@ fn a_minute_of_kills_loses_nothing() {
         "{report}"
     );
     assert_eq!(report["errors"]["order replicas"], 0);
-    assert_eq!(report["checks"].as_array().unwrap().len(), 8);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 9);
 }
 
 /// The soak: ten minutes of kills. Run it with

@@ -91,3 +91,30 @@ pub fn classify_errors(
     };
     (errors, check)
 }
+
+/// Check name: no service panicked (a panic in a request handler leaves the process running,
+/// so only its stderr tells).
+pub const NO_PANICS: &str = "no service panicked";
+
+/// Looks for Rust panic messages in each service's captured stderr.
+pub fn no_service_panicked(stderr_files: &[(String, std::path::PathBuf)]) -> CheckResult {
+    let mut violations = Vec::new();
+    for (service, path) in stderr_files {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let panics: Vec<&str> = text.lines().filter(|l| l.contains("panicked at")).collect();
+        if let Some(first) = panics.first() {
+            violations.push(format!(
+                "{service}: {} panics, the first: {first}",
+                panics.len()
+            ));
+        }
+    }
+    let mut figures = BTreeMap::new();
+    figures.insert("services read".to_string(), stderr_files.len().to_string());
+    CheckResult {
+        name: NO_PANICS,
+        passed: violations.is_empty(),
+        figures,
+        violations,
+    }
+}

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::checks::{acked_orders_read_back, classify_errors, Outage};
+use crate::checks::{acked_orders_read_back, classify_errors, no_service_panicked, Outage};
 use crate::report::{DrillReport, KillEvent};
 use crate::schedule::{Schedule, Target};
 
@@ -193,9 +193,16 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
     let disk_checks = match owned {
         true => {
             cluster.terminate_all(STOP_GRACE);
+            let stderr: Vec<_> = cluster
+                .services()
+                .into_iter()
+                .map(|s| (s.to_string(), cluster.stderr_path(s)))
+                .collect();
             let checked = inspect::check_data_root(&cluster.config.data_root, false)
                 .map_err(|e| e.to_string())?;
-            checked.checks
+            let mut checks = vec![no_service_panicked(&stderr)];
+            checks.extend(checked.checks);
+            checks
         }
         false => {
             let snapshots = live_snapshots(&cluster).await?;

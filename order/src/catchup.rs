@@ -196,9 +196,7 @@ pub(crate) async fn take_over(replica: &Arc<Replica>, epoch: Epoch) -> Result<()
     // Entries keep the epoch of the leader that wrote them: a log's standing is its `log_epoch`,
     // not its entries' stamps, so an adopted entry needs no new stamp (see protocol.rs).
     let new_commit = commit_len.max(peers_commit).min(from + suffix.len() as u64);
-    let new_len = replica
-        .log
-        .write(len, from, &suffix, commit_len, |_| true)?;
+    let new_len = replica.log.write(from, &suffix, commit_len, |_| true)?;
     replica.log.raise_meta(META_LOG_EPOCH, epoch)?;
     replica.log.raise_meta(META_COMMIT_LEN, new_commit)?;
     replica.log.flush().await?;
@@ -275,9 +273,9 @@ async fn catch_up_once(replica: &Replica) -> Result<()> {
         return Ok(());
     };
     let _writing = replica.write_lock.lock().await;
-    let (len, commit_len, now) = {
+    let (commit_len, now) = {
         let s = replica.state();
-        (s.len, s.commit_len, s.summary())
+        (s.commit_len, s.summary())
     };
     if (now.log_epoch, now.len) >= (pulled.summary.log_epoch, pulled.summary.len)
         || commit_len != from
@@ -287,7 +285,7 @@ async fn catch_up_once(replica: &Replica) -> Result<()> {
     }
     let new_len = replica
         .log
-        .write(len, from, &pulled.entries, commit_len, |_| true)?;
+        .write(from, &pulled.entries, commit_len, |_| true)?;
     let new_commit = commit_len.max(pulled.commit_len.min(new_len));
     replica
         .log

@@ -75,10 +75,7 @@ impl OrderLog {
     /// # Errors
     /// Storage failures or damaged meta values.
     pub fn position(&self) -> Result<Position> {
-        let len = match self.log.last()? {
-            Some((key, _)) => key_u64(&key)? + 1,
-            None => 0,
-        };
+        let len = self.length()?;
         let position = Position {
             epoch: self.meta_u64(META_EPOCH)?,
             log_epoch: self.meta_u64(META_LOG_EPOCH)?,
@@ -109,6 +106,17 @@ impl OrderLog {
             Some(u64_key(old.max(value)).to_vec())
         })?;
         Ok(())
+    }
+
+    /// The log's length: its last number plus one (cheap: one lookup, not a scan).
+    ///
+    /// # Errors
+    /// Storage failures or a damaged key.
+    pub fn length(&self) -> Result<u64> {
+        match self.log.last()? {
+            Some((key, _)) => Ok(key_u64(&key)? + 1),
+            None => Ok(0),
+        }
     }
 
     /// The entry at `number`.
@@ -160,7 +168,7 @@ impl OrderLog {
             .transpose()
     }
 
-    /// Writes `entries` (consecutive, starting at `from`, in a log now `current_len` long) over whatever the log holds there, then
+    /// Writes `entries` (consecutive, starting at `from`) over whatever the log holds there, then
     /// removes every entry at or past `keep_len` that `drop_past_end` selects, keeping the request
     /// index in step, all in one transaction. Returns the new log length.
     ///
@@ -171,13 +179,14 @@ impl OrderLog {
     /// Storage failures. A violated invariant panics: that is a protocol bug, not an input error.
     pub fn write(
         &self,
-        current_len: u64,
         from: OrderNumber,
         entries: &[OrderEntry],
         commit_len: u64,
         drop_past_end: impl Fn(&OrderEntry) -> bool,
     ) -> Result<u64> {
         let end = from + entries.len() as u64;
+        // The length comes from the tree itself, never from a caller's copy that could lag it.
+        let current_len = self.length()?;
         for (i, entry) in entries.iter().enumerate() {
             assert_eq!(
                 entry.number,
@@ -292,11 +301,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = OrderLog::open(dir.path()).unwrap();
         let first = [entry(0, 1, "a"), entry(1, 1, "b"), entry(2, 1, "c")];
-        assert_eq!(log.write(0, 0, &first, 0, |_| false).unwrap(), 3);
+        assert_eq!(log.write(0, &first, 0, |_| false).unwrap(), 3);
         assert_eq!(log.lookup(&RequestId("c".into())).unwrap(), Some(2));
         // A new leader (epoch 2) rewrites 1 and drops the older-epoch tail past its end.
         let second = [entry(1, 2, "x")];
-        assert_eq!(log.write(3, 1, &second, 1, |e| e.epoch < 2).unwrap(), 2);
+        assert_eq!(log.write(1, &second, 1, |e| e.epoch < 2).unwrap(), 2);
         assert_eq!(log.get(1).unwrap(), Some(entry(1, 2, "x")));
         assert_eq!(log.get(2).unwrap(), None);
         assert_eq!(log.lookup(&RequestId("b".into())).unwrap(), None);
@@ -308,13 +317,29 @@ mod tests {
         assert_eq!((position.len, position.commit_len), (2, 2));
     }
 
+    /// Regression (found by a drill): `write` took the log's length from its caller, whose copy
+    /// could lag the tree; it now reads the tree, so the tail past a rewrite is always seen.
+    #[test]
+    fn write_measures_the_log_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = OrderLog::open(dir.path()).unwrap();
+        let four: Vec<_> = (0..4).map(|n| entry(n, 1, &format!("r{n}"))).collect();
+        log.write(0, &four, 0, |_| false).unwrap();
+        let rewritten = [entry(1, 2, "x")];
+        assert_eq!(
+            log.write(1, &rewritten, 1, |e| e.epoch < 2).unwrap(),
+            2,
+            "entries 2 and 3 dropped"
+        );
+        assert_eq!(log.length().unwrap(), 2);
+    }
+
     #[test]
     #[should_panic(expected = "committed entry 0 would change")]
     fn committed_entries_never_change_order() {
         let dir = tempfile::tempdir().unwrap();
         let log = OrderLog::open(dir.path()).unwrap();
-        log.write(0, 0, &[entry(0, 1, "a")], 0, |_| false).unwrap();
-        log.write(1, 0, &[entry(0, 2, "other")], 1, |_| false)
-            .unwrap();
+        log.write(0, &[entry(0, 1, "a")], 0, |_| false).unwrap();
+        log.write(0, &[entry(0, 2, "other")], 1, |_| false).unwrap();
     }
 }

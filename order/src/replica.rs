@@ -285,7 +285,7 @@ impl Replica {
         if self.enter_epoch(request.epoch, Some(request.leader))? {
             self.log.flush().await?;
         }
-        let (len, commit_len) = {
+        let commit_len = {
             let s = self.state();
             if s.leading.is_some() {
                 return Err(Error::Internal(format!(
@@ -303,12 +303,12 @@ impl Replica {
                     synced: last_of(s.synced_len),
                 });
             }
-            (s.len, s.commit_len)
+            s.commit_len
         };
         let epoch = request.epoch;
         let new_len = self
             .log
-            .write(len, from, &request.entries, commit_len, |e| {
+            .write(from, &request.entries, commit_len, |e| {
                 drops_past_leader_end(epoch, leader_len, e.number, e.epoch)
             })
             .unwrap_or_else(|e| self.fail_stop("append write", &e));

@@ -261,8 +261,13 @@ async fn write_batch(
         .collect();
     let new_len = replica
         .log
-        .write(len, len, &entries, commit_len, |_| false)
+        .write(len, &entries, commit_len, |_| false)
         .unwrap_or_else(|e| replica.fail_stop("batch write", &e));
+    assert_eq!(
+        new_len,
+        len + entries.len() as u64,
+        "a leader only appends: its log was not {len} entries long"
+    );
     if let Err(e) = replica.log.flush().await {
         replica.fail_stop("batch flush", &e);
     }
