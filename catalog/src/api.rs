@@ -164,45 +164,7 @@ async fn log_rejection(rejection: Rejection) -> Result<(Response,), Rejection> {
     Err(rejection)
 }
 
-/// Decodes a percent-encoded path segment (`Rubik%27s%20Cube` → `Rubik's Cube`). warp hands path
-/// parameters over undecoded.
-///
-/// # Errors
-/// [`Error::BadRequest`] for a `%` not followed by two hex digits, or bytes that are not UTF-8.
-pub(crate) fn percent_decode(segment: &str) -> Result<String> {
-    let bytes = segment.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = |at: usize| bytes.get(at).copied().and_then(hex_value);
-            let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else {
-                return Err(Error::BadRequest(format!(
-                    "product name {segment:?} has a % not followed by two hex digits"
-                )));
-            };
-            decoded.push(high << 4 | low);
-            i += 3;
-        } else {
-            decoded.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(decoded).map_err(|_| {
-        Error::BadRequest(format!(
-            "product name {segment:?} is not UTF-8 once decoded"
-        ))
-    })
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
-}
+pub(crate) use common::path::decode_segment as percent_decode;
 
 #[cfg(test)]
 mod tests;

@@ -259,12 +259,9 @@ impl StockStore {
     /// # Errors
     /// [`Error::Storage`] when the flush fails.
     pub async fn flush(&self) -> Result<()> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| Error::Internal(format!("flush task failed: {e}")))??;
-        Ok(())
+        common::encoding::flush(&self.db).await
     }
+
 }
 
 /// One buy inside the batch transaction. A refused quantity is that request's answer (`Ok(Err)`);

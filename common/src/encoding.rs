@@ -109,3 +109,17 @@ impl Digest {
         format!("{:016x}", self.0)
     }
 }
+
+/// Makes everything written to `db` so far durable. sled 0.34's `flush_async` can hang forever
+/// when several run at once (sled issue 1308), and every service flushes from concurrent
+/// requests, so this runs the blocking `flush` on tokio's blocking pool instead.
+///
+/// # Errors
+/// The flush failed: nothing written since the last flush may be acknowledged.
+pub async fn flush(db: &sled::Db) -> Result<()> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.flush())
+        .await
+        .map_err(|e| Error::Internal(format!("flush task failed: {e}")))??;
+    Ok(())
+}

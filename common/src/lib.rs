@@ -18,6 +18,7 @@ pub mod error;
 pub mod faults;
 pub mod http;
 pub mod logging;
+pub mod path;
 pub mod shutdown;
 pub mod types;
 pub mod wire;

@@ -17,52 +17,7 @@ pub(crate) struct OrderRequest {
     pub quantity: u32,
 }
 
-/// Decodes one percent-encoded path segment ("Rubik%27s%20Cube" → "Rubik's Cube").
-///
-/// warp hands path parameters over raw, so names with spaces or quotes need this. `+` stays a
-/// plus: it means a space only in form bodies, not in paths.
-///
-/// # Errors
-/// A `%` not followed by two hex digits, or bytes that are not UTF-8.
-pub(crate) fn percent_decode(segment: &str) -> Result<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| {
-                    Error::BadRequest(format!("malformed percent-encoding in {segment:?}"))
-                })?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| {
-        Error::BadRequest(format!("{segment:?} does not percent-decode to UTF-8 text"))
-    })
-}
-
-/// Percent-encodes `text` for one path segment: everything but RFC 3986's unreserved
-/// characters, so any toy name survives the trip to the catalog.
-pub(crate) fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
+pub(crate) use common::path::{decode_segment as percent_decode, encode_segment as percent_encode};
 
 /// The message for a quantity out of range or not a whole number.
 fn bad_quantity() -> Error {

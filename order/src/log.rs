@@ -255,15 +255,9 @@ impl OrderLog {
     /// # Errors
     /// The flush failed: nothing written since the last flush may be acknowledged.
     pub async fn flush(&self) -> Result<()> {
-        // sled 0.34's `flush_async` can hang forever when several run at once (sled issue 1308),
-        // and appends, batches and fencing all flush concurrently: use the blocking flush on
-        // tokio's blocking pool instead.
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| Error::Internal(format!("flush task failed: {e}")))??;
-        Ok(())
+        common::encoding::flush(&self.db).await
     }
+
 
     /// Digest of the whole log (every entry, epoch stamps included) and its entry count.
     ///
