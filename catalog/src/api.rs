@@ -165,6 +165,3 @@ async fn log_rejection(rejection: Rejection) -> Result<(Response,), Rejection> {
 }
 
 pub(crate) use common::path::decode_segment as percent_decode;
-
-#[cfg(test)]
-mod tests;

@@ -261,7 +261,6 @@ impl StockStore {
     pub async fn flush(&self) -> Result<()> {
         common::encoding::flush(&self.db).await
     }
-
 }
 
 /// One buy inside the batch transaction. A refused quantity is that request's answer (`Ok(Err)`);

@@ -28,10 +28,16 @@ pub fn decode_segment(segment: &str) -> Result<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| {
-                Error::BadRequest(format!("malformed percent-encoding in {segment:?}"))
-            })?;
+            // Both digits must be hex: `from_str_radix` alone would take "+1".
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|h| std::str::from_utf8(h).ok());
+            let byte = hex
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| {
+                    Error::BadRequest(format!("malformed percent-encoding in {segment:?}"))
+                })?;
             out.push(byte);
             i += 3;
         } else {
@@ -39,8 +45,9 @@ pub fn decode_segment(segment: &str) -> Result<String> {
             i += 1;
         }
     }
-    String::from_utf8(out)
-        .map_err(|_| Error::BadRequest(format!("{segment:?} does not percent-decode to UTF-8 text")))
+    String::from_utf8(out).map_err(|_| {
+        Error::BadRequest(format!("{segment:?} does not percent-decode to UTF-8 text"))
+    })
 }
 
 #[cfg(test)]
@@ -54,8 +61,16 @@ mod tests {
         }
         assert_eq!(encode_segment("Rubik's Cube"), "Rubik%27s%20Cube");
         assert_eq!(decode_segment("a+b").as_deref(), Ok("a+b"));
-        for bad in ["bad%", "bad%2", "bad%zz", "%FF"] {
-            assert!(matches!(decode_segment(bad), Err(Error::BadRequest(_))), "{bad}");
+        assert_eq!(decode_segment("%C3%A9t%c3%a9").as_deref(), Ok("été"));
+        assert_eq!(
+            decode_segment("Rubik's%20Cube").as_deref(),
+            Ok("Rubik's Cube")
+        );
+        for bad in ["bad%", "bad%2", "bad%zz", "%FF", "%+1", "%", "%4"] {
+            assert!(
+                matches!(decode_segment(bad), Err(Error::BadRequest(_))),
+                "{bad}"
+            );
         }
     }
 }
