@@ -23,7 +23,7 @@ async fn write_replica(root: &Path) -> (PathBuf, String) {
     let dir = root.join("order-2");
     let log = OrderLog::open(&dir).unwrap();
     let entries = [entry(0, "a"), entry(1, "b"), entry(2, "c")];
-    log.write(0, 0, &entries, 0, |_| false).unwrap();
+    log.write(0, &entries, 0, |_| false).unwrap();
     log.raise_meta(META_EPOCH, 3).unwrap();
     log.raise_meta(META_LOG_EPOCH, 2).unwrap();
     log.raise_meta(META_COMMIT_LEN, 2).unwrap();
@@ -61,7 +61,7 @@ async fn a_held_directory_is_named_and_only_forced_open() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("order-3");
     let log = OrderLog::open(&dir).unwrap();
-    log.write(0, 0, &[entry(0, "a")], 0, |_| false).unwrap();
+    log.write(0, &[entry(0, "a")], 0, |_| false).unwrap();
     log.flush().await.unwrap();
     let Err(held @ Error::Held { .. }) = ReplicaDir::open(&dir, false) else {
         panic!("a held directory must be refused");
@@ -168,7 +168,7 @@ async fn write_big_log() {
         let batch: Vec<_> = (len..len + 10_000)
             .map(|n| entry(n, &format!("g-{n:032x}")))
             .collect();
-        len = log.write(len, len, &batch, len, |_| false).unwrap();
+        len = log.write(len, &batch, len, |_| false).unwrap();
     }
     log.raise_meta(META_COMMIT_LEN, len).unwrap();
     log.flush().await.unwrap();
