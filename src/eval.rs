@@ -17,13 +17,20 @@ pub struct EvalArgs {
     /// The initial catalog of the cluster it starts.
     #[arg(long, default_value = "data/products.json")]
     products: PathBuf,
+    /// Measure nothing: redraw report.md and the plots from the results.json already in --out.
+    #[arg(long)]
+    rerender: bool,
 }
 
 /// Runs the evaluation, logging its steps to stderr.
 ///
 /// # Errors
-/// A missing products file, no font for the plots, or a cluster that does not start or answer.
+/// A missing products file, no font for the plots, a cluster that does not start or answer, or
+/// (with `--rerender`) no readable results.json in the folder.
 pub async fn run(args: EvalArgs) -> Result<(), String> {
+    if args.rerender {
+        return rerender(&args.out);
+    }
     if !args.products.is_file() {
         return Err(format!(
             "no products file at {} (run from the repository root, or pass --products)",
@@ -40,5 +47,18 @@ pub async fn run(args: EvalArgs) -> Result<(), String> {
     };
     client::eval::run(&options, |line| eprintln!("eval: {line}")).await?;
     println!("{}", options.out.join("report.md").display());
+    Ok(())
+}
+
+/// Redraws the report folder `out` from its `results.json`.
+fn rerender(out: &std::path::Path) -> Result<(), String> {
+    let path = out.join("results.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let results: client::eval::EvalResults = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not an evaluation's results: {e}", path.display()))?;
+    client::eval::plot::register_font()?;
+    client::eval::write_report(out, &results)?;
+    println!("{}", out.join("report.md").display());
     Ok(())
 }

@@ -219,8 +219,8 @@ pub fn replacement(r: &Replacement) -> Vec<String> {
         let total = all.cache_hits + all.cache_misses;
         if total > 0 && !all.toys.is_empty() {
             lines.push(format!(
-                "With all {} toys queried uniformly, the hit ratio was {:.1}%; a cache holding \
-                 {} of them can at best hit {:.1}% of uniform queries.",
+                "With all {} toys queried uniformly, the hit ratio was {:.1}%; a cache that \
+                 always held the same {} of them would hit {:.1}% of uniform queries.",
                 all.toys.len(),
                 all.cache_hits as f64 / total as f64 * 100.0,
                 r.cache_size.min(all.toys.len()),
