@@ -334,13 +334,21 @@ impl LocalCluster {
     /// # Errors
     /// A service that cannot start or is not ready within `timeout`.
     pub async fn start_all(&mut self, timeout: Duration) -> Result<(), String> {
-        for service in self.services() {
-            if !self.is_running(service) {
-                self.spawn(service)?;
+        // Frontends start last, once every replica is ready, so their first election sees all
+        // replicas and picks the highest id, as a store started by hand would.
+        let (frontends, backends): (Vec<Service>, Vec<Service>) = self
+            .services()
+            .into_iter()
+            .partition(|s| matches!(s, Service::Frontend(_)));
+        for group in [backends, frontends] {
+            for &service in &group {
+                if !self.is_running(service) {
+                    self.spawn(service)?;
+                }
             }
-        }
-        for service in self.services() {
-            self.wait_ready(service, timeout).await?;
+            for &service in &group {
+                self.wait_ready(service, timeout).await?;
+            }
         }
         self.wait_orders_served(timeout).await
     }

@@ -267,15 +267,7 @@ fn interpret<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, ClientEr
 /// assert_eq!(client::rest::encode_path_segment("a/b"), "a%2Fb");
 /// ```
 pub fn encode_path_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    common::path::encode_segment(segment)
 }
 
 #[cfg(test)]
