@@ -2,6 +2,7 @@
 //! `GET /orders/{number}`).
 
 use common::error::ErrorBody;
+use common::path::encode_segment;
 use common::{parse_cents, Cents, OrderNumber};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -119,8 +120,8 @@ impl StoreClient {
         &self.base
     }
 
-    /// `GET /products/{name}`: the toy's price and stock. The name is percent-encoded, so any
-    /// name the catalog holds ("Rubik's Cube") works.
+    /// `GET /products/{name}`: the toy's price and stock. The name is percent-encoded
+    /// (`common::path`), so any name the catalog holds ("Rubik's Cube") works.
     ///
     /// # Errors
     /// [`ClientError::NotFound`] for a toy the catalog does not sell; [`ClientError::Unavailable`]
@@ -134,7 +135,7 @@ impl StoreClient {
     /// # Ok(()) }
     /// ```
     pub async fn product(&self, name: &str) -> Result<Product, ClientError> {
-        let url = format!("{}/products/{}", self.base, encode_path_segment(name));
+        let url = format!("{}/products/{}", self.base, encode_segment(name));
         let (status, text) = self.send(self.http.get(url)).await?;
         let wire: ProductWire = interpret(status, &text)?;
         let price_cents =
@@ -258,18 +259,6 @@ fn interpret<T: DeserializeOwned>(status: u16, text: &str) -> Result<T, ClientEr
     }
 }
 
-/// Percent-encodes one path segment: every byte but the unreserved ones (`A-Z a-z 0-9 - . _ ~`)
-/// becomes `%XX` of its UTF-8 encoding.
-///
-/// ```
-/// assert_eq!(client::rest::encode_path_segment("Rubik's Cube"), "Rubik%27s%20Cube");
-/// assert_eq!(client::rest::encode_path_segment("Yo-yo"), "Yo-yo");
-/// assert_eq!(client::rest::encode_path_segment("a/b"), "a%2Fb");
-/// ```
-pub fn encode_path_segment(segment: &str) -> String {
-    common::path::encode_segment(segment)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,11 +314,5 @@ mod tests {
         for (case, status, body, error) in cases {
             assert_eq!(interpret::<Order>(status, body), Err(error), "{case}");
         }
-    }
-
-    #[test]
-    fn unicode_names_are_encoded_byte_by_byte() {
-        assert_eq!(encode_path_segment("Éa"), "%C3%89a");
-        assert_eq!(encode_path_segment("100%"), "100%25");
     }
 }
