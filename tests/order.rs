@@ -22,6 +22,15 @@ async fn leader(cluster: &TestCluster) -> Health {
         .expect("a replica leads")
 }
 
+/// Some replica other than the leader.
+fn a_follower(cluster: &TestCluster, leader: &Health) -> common::ReplicaId {
+    cluster
+        .replica_ids()
+        .into_iter()
+        .find(|&id| id != leader.id)
+        .expect("three replicas")
+}
+
 /// Orders get dense numbers from 0, read back with what was ordered, and every follower holds
 /// the same entries as the leader.
 #[tokio::test]
@@ -56,11 +65,7 @@ async fn orders_are_dense_and_replicated_to_every_follower() {
 async fn a_follower_refuses_place() {
     let cluster = TestCluster::start(Options::default()).await;
     let leader = leader(&cluster).await;
-    let follower = cluster
-        .replica_ids()
-        .into_iter()
-        .find(|&id| id != leader.id)
-        .unwrap();
+    let follower = a_follower(&cluster, &leader);
     let request = json!({"request_id": "r-1", "name": "Tux", "quantity": 1});
     let (status, body) = cluster
         .internal_post(cluster.replica_addr(follower), "/internal/place", &request)
@@ -97,11 +102,7 @@ async fn a_restarted_replica_catches_up() {
     let mut cluster = TestCluster::start(Options::default()).await;
     cluster.buy("Tux", 1).await;
     let leader = leader(&cluster).await;
-    let follower = cluster
-        .replica_ids()
-        .into_iter()
-        .find(|&id| id != leader.id)
-        .unwrap();
+    let follower = a_follower(&cluster, &leader);
     cluster.kill(Service::Replica(follower));
     for _ in 0..20 {
         cluster.buy("Lego", 1).await;
