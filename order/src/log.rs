@@ -258,7 +258,6 @@ impl OrderLog {
         common::encoding::flush(&self.db).await
     }
 
-
     /// Digest of the whole log (every entry, epoch stamps included) and its entry count.
     ///
     /// # Errors
