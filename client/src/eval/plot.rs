@@ -25,6 +25,27 @@ pub const FONT_CANDIDATES: [&str; 7] = [
 ];
 
 type Drawn = Result<(), Box<dyn Error>>;
+
+/// The series legend every plot draws: framed, on a translucent white background.
+fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(("sans-serif", font_size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
 /// Picks one request kind's summary out of a sweep run.
 type Pick = fn(&SweepRun) -> &KindSummary;
 
@@ -151,13 +172,7 @@ fn draw_latency(path: &Path, sweep: &[SweepRun]) -> Drawn {
                 }))?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
     }
     root.present()?;
     Ok(())
@@ -207,13 +222,7 @@ fn draw_hit_ratio(path: &Path, sweep: &[SweepRun]) -> Drawn {
                 .map(|&(x, y)| Circle::new((x, y), 5, style.filled())),
         )?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight, 15)?;
     root.present()?;
     Ok(())
 }
@@ -373,13 +382,7 @@ fn draw_failover(path: &Path, f: &Failover) -> Drawn {
             .label(format!("{label} at {at:.1} s"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 15))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight, 15)?;
     root.present()?;
     Ok(())
 }
