@@ -1,6 +1,8 @@
 //! The crash-and-restart drill end to end: `toystore drill` starts its own cluster, kills order
 //! replicas (the leader often) under verified load, and every check must pass.
 
+mod cluster;
+
 use std::process::Command;
 
 /// Runs `toystore drill` with `args` and a JSON report; returns the exit status and the report.
@@ -69,4 +71,34 @@ fn ten_minutes_of_kills_lose_nothing() {
     let (status, report) = drill(&["--duration", "10m", "--seed", "2"]);
     assert!(status.success(), "{report:#}");
     assert!(report["kills"].as_array().unwrap().len() >= 100);
+}
+
+/// `--attach` runs the load and the replica checks against a store it did not start, and kills
+/// nothing: every service it found is still running afterwards.
+#[tokio::test]
+async fn attach_mode_checks_a_running_store_and_kills_nothing() {
+    let mut cluster = cluster::TestCluster::start(cluster::Options::default()).await;
+    let config = cluster.local.config_path.to_string_lossy().into_owned();
+    let (status, report) = tokio::task::spawn_blocking(move || {
+        drill(&["--attach", &config, "--duration", "5s", "--seed", "3"])
+    })
+    .await
+    .expect("drill thread");
+    assert!(status.success(), "{report:#}");
+    assert_eq!(report["kills"].as_array().map(Vec::len), Some(0));
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"logs identical") && names.contains(&"acknowledged orders read back"),
+        "{names:?}"
+    );
+    assert!(report["orders_acknowledged"].as_u64().unwrap() > 0);
+    assert!(
+        cluster.local.reap_exited().is_empty(),
+        "attach mode must not end any service"
+    );
 }

@@ -5,8 +5,9 @@
 //! started is killed when it is dropped.
 
 use common::config::LocalPorts;
-use common::wire::{Health, TOKEN_HEADER};
-use common::{ClusterConfig, FrontendId, ReplicaId};
+use common::http::Peer;
+use common::wire::{Health, LogPage, MAX_LOG_PAGE, TOKEN_HEADER};
+use common::{ClusterConfig, FrontendId, OrderEntry, ReplicaId};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::TcpListener;
@@ -40,6 +41,9 @@ pub enum Output {
     /// `<data_root>/<service>.stderr`, appended (drills, tests).
     Files,
 }
+
+/// Time one page of a replica's log may take to read (10,000 entries in a debug build).
+const LOG_PAGE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Knobs for a cluster made by [`LocalCluster::create`].
 #[derive(Clone, Debug)]
@@ -174,11 +178,6 @@ impl LocalCluster {
 
     pub fn is_running(&self, service: Service) -> bool {
         self.running.contains_key(&service)
-    }
-
-    /// The pid of a service this cluster started.
-    pub fn pid(&self, service: Service) -> Option<u32> {
-        self.running.get(&service).map(Child::id)
     }
 
     /// The cache size a frontend gets from its next start on, overriding the cluster file
@@ -358,6 +357,28 @@ impl LocalCluster {
         let addr = self.config.replica(id).ok()?.internal;
         self.internal_get_json(&format!("http://{addr}/internal/health"))
             .await
+    }
+
+    /// A replica's whole log, read page by page through its internal range scan, and the last
+    /// (empty) page, which carries the replica's epoch, log epoch and commit index.
+    ///
+    /// # Errors
+    /// The replica cannot be reached, or answers with an error.
+    pub async fn replica_log(&self, id: ReplicaId) -> Result<(LogPage, Vec<OrderEntry>), String> {
+        let addr = self.config.replica(id)?.internal;
+        let peer = Peer::new(self.http.clone(), addr, &self.config.token);
+        let mut entries = Vec::new();
+        loop {
+            let path = format!("/internal/log?from={}&limit={MAX_LOG_PAGE}", entries.len());
+            let page: LogPage = peer
+                .get(&path, LOG_PAGE_TIMEOUT)
+                .await
+                .map_err(|e| format!("cannot read replica {id}'s log: {e}"))?;
+            if page.entries.is_empty() {
+                return Ok((page, entries));
+            }
+            entries.extend(page.entries);
+        }
     }
 
     async fn internal_get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Option<T> {

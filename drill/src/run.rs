@@ -340,36 +340,14 @@ async fn finish(cluster: &mut LocalCluster, owned: bool) -> Result<(), String> {
 
 /// Each replica's whole log through its internal range scan (attach mode has no disk to read).
 async fn live_snapshots(cluster: &LocalCluster) -> Result<Vec<ReplicaSnapshot>, String> {
-    let http = reqwest::Client::new();
     let mut snapshots = Vec::new();
     for replica in &cluster.config.replicas {
-        let mut entries = Vec::new();
-        let (epoch, log_epoch, commit_len) = loop {
-            let url = format!(
-                "http://{}/internal/log?from={}&limit=10000",
-                replica.internal,
-                entries.len()
-            );
-            let page: common::wire::LogPage = http
-                .get(&url)
-                .header(common::wire::TOKEN_HEADER, &cluster.config.token)
-                .send()
-                .await
-                .and_then(|r| r.error_for_status())
-                .map_err(|e| format!("cannot read replica {}'s log: {e}", replica.id))?
-                .json()
-                .await
-                .map_err(|e| format!("replica {} sent an undecodable page: {e}", replica.id))?;
-            if page.entries.is_empty() {
-                break (page.epoch, page.log_epoch, common::len_after(page.commit));
-            }
-            entries.extend(page.entries);
-        };
+        let (page, entries) = cluster.replica_log(replica.id).await?;
         snapshots.push(ReplicaSnapshot {
             id: replica.id,
-            epoch,
-            log_epoch,
-            commit_len,
+            epoch: page.epoch,
+            log_epoch: page.log_epoch,
+            commit_len: common::len_after(page.commit),
             entries,
         });
     }

@@ -110,9 +110,8 @@ pub(crate) async fn place(replica: &Arc<Replica>, request: PlaceRequest) -> Resu
             None => return Err(Error::NotLeader { leader: s.leader }),
         }
     };
-    if let Some(number) = replica.log.lookup(&request.request_id)? {
-        return await_commit(&shared, number).await;
-    }
+    // The batcher answers a request already in the log with its number, so a retry needs no
+    // lookup of its own here.
     let (reply, numbered) = oneshot::channel();
     let gone = || Error::NotLeader { leader: None };
     submit

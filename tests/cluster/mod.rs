@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use client::{ClusterOptions, LocalCluster};
-use common::wire::{Health, LogPage, TOKEN_HEADER};
+use common::wire::{Health, TOKEN_HEADER};
 use common::{ClusterConfig, OrderEntry, ReplicaId};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -204,19 +204,11 @@ impl TestCluster {
 
     /// The whole log of a replica, read through its internal range scan.
     pub async fn replica_log(&self, id: ReplicaId) -> Vec<OrderEntry> {
-        let mut entries: Vec<OrderEntry> = Vec::new();
-        loop {
-            let page: LogPage = self
-                .internal_json(
-                    self.replica_addr(id),
-                    &format!("/internal/log?from={}&limit=1000", entries.len()),
-                )
-                .await;
-            if page.entries.is_empty() {
-                return entries;
-            }
-            entries.extend(page.entries);
-        }
+        self.local
+            .replica_log(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .1
     }
 
     pub async fn wait_catalog(&self) {

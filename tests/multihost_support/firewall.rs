@@ -50,20 +50,7 @@ impl Firewall {
                 );
                 let _ = fs::remove_file(file);
             }
-            Firewall::Iptables => {
-                must(
-                    "ip",
-                    &[
-                        "netns", "exec", ns, "iptables", "-A", "INPUT", "-s", peer, "-j", "DROP",
-                    ],
-                );
-                must(
-                    "ip",
-                    &[
-                        "netns", "exec", ns, "iptables", "-A", "OUTPUT", "-d", peer, "-j", "DROP",
-                    ],
-                );
-            }
+            Firewall::Iptables => iptables(ns, "-A", peer),
         }
     }
 
@@ -84,20 +71,7 @@ impl Firewall {
                     ],
                 );
             }
-            Firewall::Iptables => {
-                must(
-                    "ip",
-                    &[
-                        "netns", "exec", ns, "iptables", "-D", "INPUT", "-s", peer, "-j", "DROP",
-                    ],
-                );
-                must(
-                    "ip",
-                    &[
-                        "netns", "exec", ns, "iptables", "-D", "OUTPUT", "-d", peer, "-j", "DROP",
-                    ],
-                );
-            }
+            Firewall::Iptables => iptables(ns, "-D", peer),
         }
     }
 
@@ -113,5 +87,17 @@ impl Firewall {
             }
             Firewall::Iptables => ok(&["netns", "exec", ns, "iptables", "-L", "INPUT", "-n"]),
         }
+    }
+}
+
+/// Adds (`-A`) or deletes (`-D`) the two iptables rules that drop traffic to and from `peer`.
+fn iptables(ns: &str, action: &str, peer: &str) {
+    for (chain, side) in [("INPUT", "-s"), ("OUTPUT", "-d")] {
+        must(
+            "ip",
+            &[
+                "netns", "exec", ns, "iptables", action, chain, side, peer, "-j", "DROP",
+            ],
+        );
     }
 }
