@@ -35,6 +35,12 @@ pub enum Error {
     /// This order replica does not lead the current epoch (or is not ready to).
     #[error("not leader (leader is {leader:?})")]
     NotLeader { leader: Option<ReplicaId> },
+    /// This replica granted `epoch` to another leader; a replica grants an epoch to one leader only.
+    #[error("epoch {epoch} is granted to replica {leader}")]
+    EpochTaken { epoch: Epoch, leader: ReplicaId },
+    /// The same idempotency key came with a different order.
+    #[error("this Idempotency-Key was already used for a different order")]
+    IdempotencyConflict,
     /// A message from an epoch older than the one this replica has seen.
     #[error("stale epoch {got}: replica is at epoch {current}")]
     StaleEpoch { got: Epoch, current: Epoch },
@@ -54,7 +60,8 @@ impl Error {
             Error::OutOfStock | Error::BadRequest(_) => 400,
             Error::Unauthorized => 401,
             Error::MethodNotAllowed => 405,
-            Error::NotLeader { .. } | Error::StaleEpoch { .. } => 409,
+            Error::NotLeader { .. } | Error::StaleEpoch { .. } | Error::EpochTaken { .. } => 409,
+            Error::IdempotencyConflict => 422,
             Error::PayloadTooLarge(_) => 413,
             Error::Unavailable(_) => 503,
             Error::Storage(_) | Error::Internal(_) => 500,
@@ -71,6 +78,7 @@ impl Error {
                 | Error::OutOfStock
                 | Error::BadRequest(_)
                 | Error::PayloadTooLarge(_)
+                | Error::IdempotencyConflict
         )
     }
 }

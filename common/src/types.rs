@@ -8,8 +8,15 @@ pub type ReplicaId = u32;
 /// Id of a frontend instance.
 pub type FrontendId = u32;
 /// A leader term. Every leader choice gets a fresh, higher epoch; every log entry records the epoch
-/// of the leader that last wrote it.
+/// of the leader that first wrote it (entries are copied as they are, never restamped).
 pub type Epoch = u64;
+
+/// The largest epoch a replica accepts. Far above anything elections reach, and far below
+/// `u64::MAX`, so that `epoch + 1` never overflows anywhere; a larger one is a 400.
+pub const MAX_EPOCH: Epoch = 1 << 48;
+/// The longest a log may grow; numbers and lengths past it are a 400, so arithmetic on them never
+/// wraps.
+pub const MAX_LOG_LEN: u64 = 1 << 48;
 /// Position of an order in the replicated log. Numbers are dense from 0.
 pub type OrderNumber = u64;
 /// Version of a catalog product; grows with every stock change.
@@ -59,7 +66,7 @@ pub struct Product {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderEntry {
     pub number: OrderNumber,
-    /// Epoch of the leader that last wrote this entry.
+    /// Epoch of the leader that first wrote this entry.
     pub epoch: Epoch,
     pub request_id: RequestId,
     pub name: String,

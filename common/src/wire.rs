@@ -51,7 +51,9 @@ pub enum Role {
     Recovering,
     /// Following the leader of its epoch (or waiting for one).
     Follower,
-    /// Leading its epoch, taking over (pulling from peers) until `ready`.
+    /// Chosen for its epoch, taking over: reading a majority's logs before it leads.
+    Candidate,
+    /// Leading its epoch.
     Leader,
 }
 
@@ -92,30 +94,72 @@ pub struct Placed {
     pub number: OrderNumber,
 }
 
+/// `POST /internal/prepare` (candidate to peer): the fencing read of a takeover. The peer grants
+/// `epoch` to `leader` (durably, and to that leader only) and answers with its log from `from`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prepare {
+    pub epoch: Epoch,
+    pub leader: ReplicaId,
+    /// The candidate's commit length: entries before it are committed and equal everywhere.
+    pub from: u64,
+}
+
+/// Answer to [`Prepare`]: the epoch is granted, and here is the log past `from` (at most
+/// [`MAX_LOG_PAGE`] entries; `len` says how long it really is).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promise {
+    pub epoch: Epoch,
+    /// Epoch of the leader whose log this one is a copy of.
+    pub log_epoch: Epoch,
+    pub len: u64,
+    pub commit_len: u64,
+    pub from: u64,
+    pub entries: Vec<OrderEntry>,
+}
+
 /// `POST /internal/append` (leader to follower).
 ///
-/// `entries` are consecutive and start at `prev + 1` (at 0 when `prev` is `None`). The follower
-/// takes them only if it holds everything up to `prev` as the leader has it; otherwise it answers
-/// with how far it does, and the leader resends from there.
+/// `entries` are consecutive, start at number `from`, and run to the leader's last entry: an
+/// append always carries the leader's whole suffix past `from`, so a follower that takes it holds
+/// the leader's log. The follower takes it only if it holds `0..from` as this epoch's leader has
+/// it; otherwise it answers with how far it does, and the leader resends from there. An append
+/// with no entries and `from` at the leader's end is a heartbeat.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppendRequest {
     pub epoch: Epoch,
     pub leader: ReplicaId,
-    pub prev: Option<OrderNumber>,
+    pub from: u64,
     pub entries: Vec<OrderEntry>,
-    /// The leader's last number: a follower drops older-epoch entries past it (a dead leader's
-    /// uncommitted tail).
-    pub last: Option<OrderNumber>,
-    pub commit: Option<OrderNumber>,
+    /// Entries `0..commit_len` are committed.
+    pub commit_len: u64,
+    /// The leader's heartbeat round, echoed back: a read waits for a majority to echo a round
+    /// begun after it arrived (the read index).
+    pub round: u64,
+}
+
+impl AppendRequest {
+    /// The leader's log length when it sent this append.
+    ///
+    /// # Errors
+    /// `from` plus the entry count overflows.
+    pub fn leader_len(&self) -> crate::Result<u64> {
+        self.from
+            .checked_add(self.entries.len() as u64)
+            .filter(|&len| len <= crate::types::MAX_LOG_LEN)
+            .ok_or_else(|| crate::Error::BadRequest(format!("append from {} overflows", self.from)))
+    }
 }
 
 /// Answer to [`AppendRequest`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppendReply {
+    pub epoch: Epoch,
     /// Whether the entries were taken and flushed.
     pub ok: bool,
-    /// Last number the follower holds as this epoch's leader has it; resend after it.
-    pub synced: Option<OrderNumber>,
+    /// Entries `0..synced_len` are held as this epoch's leader has them; resend from there.
+    pub synced_len: u64,
+    /// The round of the append this answers.
+    pub round: u64,
 }
 
 /// `GET /internal/log?from=N&limit=M`: a range scan of the log.
@@ -125,13 +169,6 @@ pub struct LogQuery {
     pub from: OrderNumber,
     #[serde(default = "default_page")]
     pub limit: usize,
-    /// Fencing read: a new leader of this epoch is reading; the replica adopts the epoch first, so
-    /// an older leader can no longer commit behind the reader's back.
-    #[serde(default)]
-    pub epoch: Option<Epoch>,
-    /// The leader doing the fencing read.
-    #[serde(default)]
-    pub leader: Option<ReplicaId>,
 }
 
 /// Entries of a range scan, and the replica's position.

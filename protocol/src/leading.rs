@@ -1,0 +1,640 @@
+//! The leader's side: placing orders with group commit, replicating to followers, the commit
+//! rule, reads through the read index, and stepping down when a majority is out of reach.
+//!
+//! - **Group commit.** `place` requests queue while a catalog buy is out; then one buy carries
+//!   them all, one write numbers the bought ones, and one flush (the driver's, after the step)
+//!   makes them durable.
+//! - **Replication.** Each follower gets the leader's whole suffix from where it is synced; one
+//!   append is out per follower at a time, plus heartbeats. A gap answer moves `next` back.
+//! - **Commit.** An entry is committed once a majority (the leader included) holds it as this
+//!   epoch's leader has it: [`commit_len`] over the followers' `matched` lengths.
+//! - **Reads.** A committed order answers at once; one in the log but not committed yet waits for
+//!   its commit; a number past the log answers "not found" only after a majority has answered a
+//!   heartbeat round begun after the read arrived (the read index): only then is it sure that no
+//!   newer leader could have committed it. A read index rather than a lease: it needs no bound on
+//!   clock drift, and the simulator drifts clocks on purpose.
+//! - **Check quorum.** A leader that has heard from no majority for [`STEP_DOWN_TICKS`] steps
+//!   down, so a leader cut off from its followers is replaced; it also buys nothing from the
+//!   catalog while its last majority contact is older than [`BUY_LEASE_TICKS`].
+
+use common::wire::{AppendRequest, BuyRequest, PlaceRequest, Placed};
+use common::{
+    Epoch, Error, OrderEntry, OrderNumber, ReplicaId, RequestId, Result, MAX_ORDER_QUANTITY,
+    MIN_ORDER_QUANTITY,
+};
+use log::{debug, warn};
+use std::collections::BTreeMap;
+
+use crate::io::{BuyOutcome, Call, Output, Reply, Request, Tag};
+use crate::node::{Duty, Node};
+use crate::rules::commit_len;
+use crate::store::LogStore;
+
+/// Most orders bought and written in one batch.
+pub const MAX_BATCH: usize = 4096;
+/// A follower with nothing new still hears from the leader this often.
+pub const HEARTBEAT_TICKS: u64 = 5;
+/// An append unanswered this long counts as lost and is sent again.
+pub const APPEND_RETRY_TICKS: u64 = 100;
+/// A leader that has heard from no majority for this long steps down.
+pub const STEP_DOWN_TICKS: u64 = 100;
+/// A leader buys only while it has heard from a majority this recently.
+pub const BUY_LEASE_TICKS: u64 = 50;
+/// Buy batches in a row that may fail to reach the catalog before the leader steps down, so that
+/// a leader cut off from the catalog (but not from its followers) is replaced by one that can
+/// reach it. While the catalog is down for everyone, leaders take turns at this pace.
+pub const CATALOG_FAILURES_TO_STEP_DOWN: u32 = 3;
+/// How long a placed order or a read may wait for its commit before the frontend is told to retry.
+pub const COMMIT_TIMEOUT_TICKS: u64 = 150;
+
+/// One follower as the leader sees it.
+#[derive(Clone, Debug)]
+struct Progress {
+    /// Where the next append starts.
+    next: u64,
+    /// Entries `0..matched` are on the follower as this leader has them.
+    matched: u64,
+    /// When the append out now was sent.
+    in_flight: Option<u64>,
+    last_sent: u64,
+    /// When the follower last answered in this epoch.
+    heard: u64,
+    /// Highest heartbeat round it answered.
+    round: u64,
+}
+
+/// What a waiting request is answered with once its order commits.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    Placed,
+    Order,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Waiter {
+    tag: Tag,
+    answer: Answer,
+    deadline: u64,
+}
+
+/// A read past the log, waiting for a majority to answer heartbeat `round`.
+#[derive(Clone, Copy, Debug)]
+struct IndexRead {
+    tag: Tag,
+    number: OrderNumber,
+    round: u64,
+    deadline: u64,
+}
+
+/// A request not in the log yet: queued for a buy, or being bought.
+struct Buying {
+    request: PlaceRequest,
+    tags: Vec<Tag>,
+}
+
+/// The state of leading one epoch.
+pub(crate) struct Leading {
+    epoch: Epoch,
+    followers: BTreeMap<ReplicaId, Progress>,
+    round: u64,
+    /// Requests not in the log yet, by id, and the order they came in.
+    unbought: BTreeMap<RequestId, Buying>,
+    queue: Vec<RequestId>,
+    /// The batch the catalog is buying now.
+    in_catalog: Option<Vec<RequestId>>,
+    waiting: BTreeMap<OrderNumber, Vec<Waiter>>,
+    reads: Vec<IndexRead>,
+    /// Buy batches in a row that did not reach the catalog.
+    catalog_failures: u32,
+}
+
+impl Leading {
+    /// Leading `epoch`: followers are first sent the log from `from` (the takeover's commit
+    /// index); the ones that promised count as heard now.
+    pub(crate) fn new(
+        epoch: Epoch,
+        peers: &[ReplicaId],
+        promised: &[ReplicaId],
+        from: u64,
+        now: u64,
+    ) -> Leading {
+        let followers = peers
+            .iter()
+            .map(|&p| {
+                let progress = Progress {
+                    next: from,
+                    matched: 0,
+                    in_flight: None,
+                    last_sent: now,
+                    heard: if promised.contains(&p) { now } else { 0 },
+                    round: 0,
+                };
+                (p, progress)
+            })
+            .collect();
+        Leading {
+            epoch,
+            followers,
+            round: 0,
+            unbought: BTreeMap::new(),
+            queue: Vec::new(),
+            in_catalog: None,
+            waiting: BTreeMap::new(),
+            reads: Vec::new(),
+            catalog_failures: 0,
+        }
+    }
+
+    /// Every request still waiting on this leadership.
+    pub(crate) fn waiting_tags(self: Box<Self>) -> Vec<Tag> {
+        let mut tags: Vec<Tag> = self.unbought.into_values().flat_map(|b| b.tags).collect();
+        tags.extend(self.waiting.into_values().flatten().map(|w| w.tag));
+        tags.extend(self.reads.into_iter().map(|r| r.tag));
+        tags
+    }
+
+    /// Followers heard from within `ticks`, plus the leader itself.
+    fn heard_within(&self, now: u64, ticks: u64) -> usize {
+        1 + self
+            .followers
+            .values()
+            .filter(|p| now.saturating_sub(p.heard) < ticks)
+            .count()
+    }
+}
+
+impl<S: LogStore> Node<S> {
+    fn leading_mut(&mut self) -> Option<&mut Leading> {
+        match &mut self.duty {
+            Duty::Leader(leading) => Some(leading),
+            _ => None,
+        }
+    }
+
+    fn not_leader(&self) -> Error {
+        Error::NotLeader {
+            leader: self.granted.filter(|&g| g != self.id),
+        }
+    }
+
+    // ---- placing ----
+
+    pub(crate) fn place(&mut self, tag: Tag, request: PlaceRequest) -> Result<Option<Reply>> {
+        if !(MIN_ORDER_QUANTITY..=MAX_ORDER_QUANTITY).contains(&request.quantity) {
+            return Err(Error::BadRequest(
+                "quantity must be a whole number from 1 to 1000".into(),
+            ));
+        }
+        if self.leading_mut().is_none() {
+            return Err(self.not_leader());
+        }
+        if let Some(number) = self.store.lookup(&request.request_id)? {
+            let entry = self.store.get(number)?.ok_or_else(|| {
+                Error::Internal(format!("request index names missing order {number}"))
+            })?;
+            if entry.name != request.name || entry.quantity != request.quantity {
+                return Err(Error::IdempotencyConflict);
+            }
+            return Ok(self.await_commit(tag, number, Answer::Placed));
+        }
+        let leading = self.leading_mut().expect("checked above");
+        match leading.unbought.get_mut(&request.request_id) {
+            Some(buying) => {
+                if buying.request.name != request.name
+                    || buying.request.quantity != request.quantity
+                {
+                    return Err(Error::IdempotencyConflict);
+                }
+                buying.tags.push(tag);
+            }
+            None => {
+                leading.queue.push(request.request_id.clone());
+                leading.unbought.insert(
+                    request.request_id.clone(),
+                    Buying {
+                        request,
+                        tags: vec![tag],
+                    },
+                );
+            }
+        }
+        self.maybe_buy();
+        Ok(None)
+    }
+
+    /// Sends the queued requests to the catalog as one batch, unless a batch is out already or
+    /// this leader has not heard from a majority lately (it may be cut off: buying then would
+    /// take stock for orders that cannot commit here).
+    fn maybe_buy(&mut self) {
+        let (now, majority) = (self.now, self.majority);
+        let Some(leading) = self.leading_mut() else {
+            return;
+        };
+        if leading.in_catalog.is_some() || leading.queue.is_empty() {
+            return;
+        }
+        if leading.heard_within(now, BUY_LEASE_TICKS) < majority {
+            return;
+        }
+        let take = leading.queue.len().min(MAX_BATCH);
+        let ids: Vec<RequestId> = leading.queue.drain(..take).collect();
+        let batch: Vec<BuyRequest> = ids
+            .iter()
+            .map(|id| {
+                let r = &leading.unbought[id].request;
+                BuyRequest {
+                    request_id: r.request_id.clone(),
+                    name: r.name.clone(),
+                    quantity: r.quantity,
+                }
+            })
+            .collect();
+        leading.in_catalog = Some(ids);
+        self.outputs.push(Output::Buy { batch });
+    }
+
+    /// Numbers and writes what the catalog sold; answers what it refused.
+    pub(crate) fn on_bought_batch(&mut self, outcome: BuyOutcome) -> Result<()> {
+        let (epoch, len) = (self.epoch, self.len);
+        let Some(leading) = self.leading_mut() else {
+            return Ok(());
+        };
+        let Some(ids) = leading.in_catalog.take() else {
+            return Ok(());
+        };
+        leading.catalog_failures = match &outcome {
+            Err(_) => leading.catalog_failures + 1,
+            Ok(_) => 0,
+        };
+        let unreachable = leading.catalog_failures >= CATALOG_FAILURES_TO_STEP_DOWN;
+        let outcomes: Vec<Result<()>> = match outcome {
+            Ok(outcomes) if outcomes.len() == ids.len() => {
+                outcomes.into_iter().map(|o| o.map(|_| ())).collect()
+            }
+            Ok(outcomes) => {
+                let e = Error::Internal(format!(
+                    "catalog answered {} of {} buys",
+                    outcomes.len(),
+                    ids.len()
+                ));
+                ids.iter().map(|_| Err(e.clone())).collect()
+            }
+            Err(e) => {
+                warn!(
+                    "epoch {epoch}: catalog buy of {} orders failed: {e}",
+                    ids.len()
+                );
+                ids.iter().map(|_| Err(e.clone())).collect()
+            }
+        };
+        let mut entries = Vec::new();
+        let mut refused = Vec::new();
+        let mut numbered = Vec::new();
+        for (id, outcome) in ids.into_iter().zip(outcomes) {
+            let buying = leading
+                .unbought
+                .remove(&id)
+                .expect("every id in a batch waits");
+            match outcome {
+                Ok(()) => {
+                    let number = len + entries.len() as u64;
+                    entries.push(OrderEntry {
+                        number,
+                        epoch,
+                        request_id: id,
+                        name: buying.request.name,
+                        quantity: buying.request.quantity,
+                    });
+                    numbered.push((number, buying.tags));
+                }
+                Err(e) => refused.extend(buying.tags.into_iter().map(|t| (t, e.clone()))),
+            }
+        }
+        for (tag, e) in refused {
+            self.reply(tag, Err(e));
+        }
+        if unreachable {
+            self.step_down("the catalog is out of reach");
+            return Ok(());
+        }
+        if !entries.is_empty() {
+            self.len = self.store.write(len, &entries, &|_| false)?;
+            assert_eq!(
+                self.len,
+                len + entries.len() as u64,
+                "replica {}: a leader only appends",
+                self.id
+            );
+            self.synced_len = self.len;
+            debug!(
+                "epoch {epoch}: batch of {} orders written, log length {}",
+                entries.len(),
+                self.len
+            );
+            for (number, tags) in numbered {
+                for tag in tags {
+                    self.await_commit(tag, number, Answer::Placed);
+                }
+            }
+            self.recompute_commit()?;
+            self.replicate(false)?;
+        }
+        self.maybe_buy();
+        Ok(())
+    }
+
+    /// Answers at once if `number` is committed, else waits for it.
+    fn await_commit(&mut self, tag: Tag, number: OrderNumber, answer: Answer) -> Option<Reply> {
+        if number < self.commit_len {
+            return self.committed_reply(number, answer).ok();
+        }
+        let deadline = self.now + COMMIT_TIMEOUT_TICKS;
+        let leading = self.leading_mut()?;
+        leading.waiting.entry(number).or_default().push(Waiter {
+            tag,
+            answer,
+            deadline,
+        });
+        None
+    }
+
+    fn committed_reply(&self, number: OrderNumber, answer: Answer) -> Result<Reply> {
+        Ok(match answer {
+            Answer::Placed => Reply::Placed(Placed { number }),
+            Answer::Order => Reply::Order(self.store.get(number)?.ok_or_else(|| {
+                Error::Internal(format!("committed order {number} is missing from the log"))
+            })?),
+        })
+    }
+
+    // ---- reading ----
+
+    pub(crate) fn get(&mut self, tag: Tag, number: OrderNumber) -> Result<Option<Reply>> {
+        if self.leading_mut().is_none() {
+            return Err(self.not_leader());
+        }
+        if number < self.commit_len {
+            return self.committed_reply(number, Answer::Order).map(Some);
+        }
+        if self.flaws.read_commit_only {
+            return Err(Error::NotFound("order not found".into()));
+        }
+        if number < self.len {
+            return Ok(self.await_commit(tag, number, Answer::Order));
+        }
+        let (now, majority) = (self.now, self.majority);
+        let leading = self.leading_mut().expect("checked above");
+        leading.round += 1;
+        let read = IndexRead {
+            tag,
+            number,
+            round: leading.round,
+            deadline: now + COMMIT_TIMEOUT_TICKS,
+        };
+        leading.reads.push(read);
+        if majority == 1 {
+            self.resolve_reads()?;
+        } else {
+            self.heartbeat_all();
+        }
+        Ok(None)
+    }
+
+    /// Answers the reads whose round a majority has answered.
+    fn resolve_reads(&mut self) -> Result<()> {
+        let majority = self.majority;
+        let Some(leading) = self.leading_mut() else {
+            return Ok(());
+        };
+        let confirmed = |round: u64| {
+            1 + leading
+                .followers
+                .values()
+                .filter(|p| p.round >= round)
+                .count()
+                >= majority
+        };
+        let (done, pending): (Vec<IndexRead>, Vec<IndexRead>) =
+            leading.reads.drain(..).partition(|r| confirmed(r.round));
+        leading.reads = pending;
+        for read in done {
+            if read.number >= self.len {
+                self.reply(read.tag, Err(Error::NotFound("order not found".into())));
+            } else if let Some(reply) = self.await_commit(read.tag, read.number, Answer::Order) {
+                self.reply(read.tag, Ok(reply));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- replicating ----
+
+    /// Sends each follower what it lacks (or a heartbeat when due); `all` sends to every
+    /// follower with nothing out.
+    pub(crate) fn replicate(&mut self, all: bool) -> Result<()> {
+        let (now, len) = (self.now, self.len);
+        let Some(leading) = self.leading_mut() else {
+            return Ok(());
+        };
+        let mut due = Vec::new();
+        let mut beat = Vec::new();
+        for (id, p) in &leading.followers {
+            match p.in_flight {
+                Some(sent) if now - sent >= APPEND_RETRY_TICKS => due.push(*id),
+                // An append that is slow or lost must not starve the follower of heartbeats:
+                // they keep its (and our) view of the epoch alive, and its answer says where
+                // it stands.
+                Some(_) if now - p.last_sent >= HEARTBEAT_TICKS => beat.push(*id),
+                Some(_) => {}
+                None if all || p.next < len || now - p.last_sent >= HEARTBEAT_TICKS => {
+                    due.push(*id)
+                }
+                None => {}
+            }
+        }
+        for peer in due {
+            self.send_append(peer)?;
+        }
+        for peer in beat {
+            self.heartbeat(peer);
+        }
+        Ok(())
+    }
+
+    /// An empty append at the end of our log: a follower synced that far says ok, one behind
+    /// says where it is.
+    fn heartbeat(&mut self, peer: ReplicaId) {
+        let (len, commit_len, id, now) = (self.len, self.commit_len, self.id, self.now);
+        let Some(leading) = self.leading_mut() else {
+            return;
+        };
+        let (epoch, round) = (leading.epoch, leading.round);
+        if let Some(p) = leading.followers.get_mut(&peer) {
+            p.last_sent = now;
+        }
+        let heartbeat = AppendRequest {
+            epoch,
+            leader: id,
+            from: len,
+            entries: Vec::new(),
+            commit_len,
+            round,
+        };
+        self.send(peer, Request::Append(heartbeat), Call::Append { epoch });
+    }
+
+    fn send_append(&mut self, peer: ReplicaId) -> Result<()> {
+        let (now, len, commit_len, id) = (self.now, self.len, self.commit_len, self.id);
+        let leading = self.leading_mut().expect("only a leader appends");
+        let (epoch, round) = (leading.epoch, leading.round);
+        let progress = leading.followers.get_mut(&peer).expect("a known follower");
+        let from = progress.next.min(len);
+        progress.in_flight = Some(now);
+        progress.last_sent = now;
+        let entries = self.entries_from(from, usize::MAX)?;
+        let append = AppendRequest {
+            epoch,
+            leader: id,
+            from,
+            entries,
+            commit_len,
+            round,
+        };
+        self.send(peer, Request::Append(append), Call::Append { epoch });
+        Ok(())
+    }
+
+    /// An empty append to every follower, for a read's round: it does not wait for the appends
+    /// already out, whose answers carry an older round.
+    fn heartbeat_all(&mut self) {
+        let peers: Vec<ReplicaId> = match &self.duty {
+            Duty::Leader(leading) => leading.followers.keys().copied().collect(),
+            _ => return,
+        };
+        for peer in peers {
+            self.heartbeat(peer);
+        }
+    }
+
+    /// A follower's answer to an append.
+    pub(crate) fn on_appended(
+        &mut self,
+        from: ReplicaId,
+        epoch: Epoch,
+        answer: Result<Reply>,
+    ) -> Result<()> {
+        let now = self.now;
+        if let Ok(Reply::Appended(reply)) = &answer {
+            if reply.epoch > self.epoch {
+                return self.observe_epoch(reply.epoch);
+            }
+        }
+        let Some(leading) = self.leading_mut() else {
+            return Ok(());
+        };
+        if leading.epoch != epoch {
+            return Ok(());
+        }
+        let Some(progress) = leading.followers.get_mut(&from) else {
+            return Ok(());
+        };
+        progress.in_flight = None;
+        let Ok(Reply::Appended(reply)) = answer else {
+            return Ok(());
+        };
+        if reply.epoch != epoch {
+            return Ok(());
+        }
+        progress.heard = now;
+        progress.round = progress.round.max(reply.round);
+        if reply.ok {
+            progress.matched = progress.matched.max(reply.synced_len);
+        } else {
+            debug!(
+                "epoch {epoch}: follower {from} has a gap; resending from {}",
+                reply.synced_len
+            );
+        }
+        // Not raised to `matched`: a follower that restarted holds its matched entries on disk
+        // but knows itself synced only to its commit index, and says so.
+        progress.next = reply.synced_len;
+        let behind = progress.next < self.len;
+        self.recompute_commit()?;
+        self.resolve_reads()?;
+        if behind {
+            self.send_append(from)?;
+        }
+        self.maybe_buy();
+        Ok(())
+    }
+
+    /// Raises the commit index to what a majority holds in this epoch; answers the waiters.
+    fn recompute_commit(&mut self) -> Result<()> {
+        let (len, majority) = (self.len, self.majority);
+        let Some(leading) = self.leading_mut() else {
+            return Ok(());
+        };
+        let mut lens = vec![len];
+        lens.extend(leading.followers.values().map(|p| p.matched));
+        let committed = commit_len(&lens, majority);
+        if committed <= self.commit_len {
+            return Ok(());
+        }
+        self.commit_len = committed;
+        self.store.set_commit_len(committed)?;
+        let leading = self.leading_mut().expect("checked above");
+        let still = leading.waiting.split_off(&committed);
+        let done = std::mem::replace(&mut leading.waiting, still);
+        for (number, waiters) in done {
+            for waiter in waiters {
+                let reply = self.committed_reply(number, waiter.answer);
+                self.reply(waiter.tag, reply);
+            }
+        }
+        Ok(())
+    }
+
+    // ---- time ----
+
+    pub(crate) fn tick_leading(&mut self) -> Result<()> {
+        let (now, majority, id, epoch) = (self.now, self.majority, self.id, self.epoch);
+        let no_check_quorum = self.flaws.no_check_quorum;
+        let Some(leading) = self.leading_mut() else {
+            return Ok(());
+        };
+        if !no_check_quorum && leading.heard_within(now, STEP_DOWN_TICKS) < majority {
+            warn!("replica {id}: no majority heard in epoch {epoch} for {STEP_DOWN_TICKS} ticks");
+            self.step_down("a majority is out of reach");
+            return Ok(());
+        }
+        let mut expired = Vec::new();
+        for waiters in leading.waiting.values_mut() {
+            waiters.retain(|w| {
+                let keep = w.deadline > now;
+                if !keep {
+                    expired.push(w.tag);
+                }
+                keep
+            });
+        }
+        leading.waiting.retain(|_, w| !w.is_empty());
+        leading.reads.retain(|r| {
+            let keep = r.deadline > now;
+            if !keep {
+                expired.push(r.tag);
+            }
+            keep
+        });
+        for tag in expired {
+            self.reply(
+                tag,
+                Err(Error::Unavailable(
+                    "the order is not on a majority of replicas yet".into(),
+                )),
+            );
+        }
+        self.replicate(false)?;
+        self.maybe_buy();
+        Ok(())
+    }
+}
