@@ -19,6 +19,7 @@ pub mod faults;
 pub mod http;
 pub mod logging;
 pub mod path;
+pub mod replica_api;
 pub mod shutdown;
 pub mod types;
 pub mod wire;

@@ -22,7 +22,6 @@
 mod api;
 mod cache;
 mod catalog;
-mod election;
 mod input;
 mod internal;
 mod leader;

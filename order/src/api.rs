@@ -1,74 +1,63 @@
-//! The replica's internal HTTP API (docs/protocol.md), behind the cluster token.
+//! The replica's internal HTTP API (docs/protocol.md), behind the cluster token: each route
+//! turns its body into a [`Request`] for the node and its answer into JSON.
 
 use common::http::{internal_reply, recover_internal, reject, require_token, MAX_BODY_BYTES};
-use common::wire::{AppendRequest, LeaderNotice, LogQuery, PlaceRequest};
-use common::{Error, OrderNumber};
-use std::sync::Arc;
+use common::replica_api as routes_of;
+use common::wire::{AppendRequest, LeaderNotice, LogQuery, PlaceRequest, Prepare};
+use common::{Error, OrderNumber, Result};
+use protocol::{Reply, Request};
+use serde::Serialize;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use crate::replica::Replica;
-use crate::replication;
+use crate::driver::NodeHandle;
 
 /// Appends carry the leader's whole suffix, so they may be far larger than client bodies.
 const MAX_APPEND_BYTES: u64 = 256 * 1024 * 1024;
 
 /// All routes of the internal listener.
 pub(crate) fn routes(
-    replica: Arc<Replica>,
+    node: NodeHandle,
+    token: &str,
 ) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
-    let token = require_token(&replica.config.token);
     let with = move || {
-        let replica = replica.clone();
-        warp::any().map(move || replica.clone())
+        let node = node.clone();
+        warp::any().map(move || node.clone())
     };
     let health = warp::path!("internal" / "health")
         .and(warp::get())
         .and(with())
-        .map(|r: Arc<Replica>| internal_reply(Ok(r.health())));
-    let leader = warp::path!("internal" / "leader")
-        .and(warp::post())
-        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
-        .and(warp::body::json())
+        .map(|n: NodeHandle| internal_reply(Ok(n.health())));
+    let leader = post::<LeaderNotice>("leader", MAX_BODY_BYTES)
         .and(with())
-        .then(|notice: LeaderNotice, r: Arc<Replica>| async move {
-            internal_reply(detached(async move { r.on_leader_notice(notice).await }).await)
-        });
-    let place = warp::path!("internal" / "place")
-        .and(warp::post())
-        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
-        .and(warp::body::json())
+        .then(|notice, n: NodeHandle| ask(n, Request::Leader(notice)));
+    let place = post::<PlaceRequest>("place", MAX_BODY_BYTES)
         .and(with())
-        .then(|request: PlaceRequest, r: Arc<Replica>| async move {
-            internal_reply(detached(async move { replication::place(&r, request).await }).await)
-        });
+        .then(|place, n: NodeHandle| ask(n, Request::Place(place)));
+    let prepare = post::<Prepare>("prepare", MAX_BODY_BYTES)
+        .and(with())
+        .then(|prepare, n: NodeHandle| ask(n, Request::Prepare(prepare)));
+    let append = post::<AppendRequest>("append", MAX_APPEND_BYTES)
+        .and(with())
+        .then(|append, n: NodeHandle| ask(n, Request::Append(append)));
     let order = warp::path!("internal" / "orders" / String)
         .and(warp::get())
         .and(with())
-        .and_then(|number: String, r: Arc<Replica>| async move {
+        .and_then(|number: String, n: NodeHandle| async move {
             let number: OrderNumber = number.parse().map_err(|_| {
                 reject(Error::BadRequest(
                     "order number must be a non-negative integer".into(),
                 ))
             })?;
-            Ok::<_, Rejection>(internal_reply(r.order(number)))
-        });
-    let append = warp::path!("internal" / "append")
-        .and(warp::post())
-        .and(warp::body::content_length_limit(MAX_APPEND_BYTES))
-        .and(warp::body::json())
-        .and(with())
-        .then(|request: AppendRequest, r: Arc<Replica>| async move {
-            internal_reply(detached(async move { r.append(request).await }).await)
+            Ok::<_, Rejection>(ask(n, Request::Get(number)).await)
         });
     let log = warp::path!("internal" / "log")
         .and(warp::get())
         .and(warp::query::<LogQuery>())
         .and(with())
-        .then(|query: LogQuery, r: Arc<Replica>| async move {
-            internal_reply(detached(async move { r.log_page(query).await }).await)
-        });
-    token
+        .then(|query, n: NodeHandle| ask(n, Request::Log(query)));
+    debug_assert_eq!(routes_of::APPEND, "/internal/append");
+    require_token(token)
         .and(
             health
                 .or(leader)
@@ -76,6 +65,8 @@ pub(crate) fn routes(
                 .or(place)
                 .unify()
                 .or(order)
+                .unify()
+                .or(prepare)
                 .unify()
                 .or(append)
                 .unify()
@@ -86,42 +77,38 @@ pub(crate) fn routes(
         .unify()
 }
 
-/// Runs a handler to completion on its own task. hyper drops a request's future when the caller
-/// hangs up (a leader killed mid-append does exactly that); a handler that wrote the log must
-/// still update the replica's state and flush, so it must not be cancellable halfway.
-async fn detached<T: Send + 'static>(
-    handler: impl std::future::Future<Output = common::Result<T>> + Send + 'static,
-) -> common::Result<T> {
-    tokio::spawn(handler)
-        .await
-        .unwrap_or_else(|e| Err(Error::Internal(format!("handler failed: {e}"))))
+/// `POST /internal/{name}` with a JSON body of at most `limit` bytes.
+fn post<T: serde::de::DeserializeOwned + Send>(
+    name: &'static str,
+    limit: u64,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    warp::path("internal")
+        .and(warp::path(name))
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(warp::body::content_length_limit(limit))
+        .and(warp::body::json())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
+/// Hands `request` to the node and answers with what it says. The node's task owns all state, so
+/// a caller that hangs up cannot cut a step in half.
+async fn ask(node: NodeHandle, request: Request) -> Response {
+    match node.ask(request).await {
+        Ok(reply) => reply_json(reply),
+        Err(e) => internal_reply::<()>(Err(e)),
+    }
+}
 
-    /// Regression (found by a drill): a follower's append handler was dropped when the killed
-    /// leader's connection closed, after it wrote the log but before it recorded the new length;
-    /// the stale length later let a new leader overwrite committed entries. A detached handler
-    /// runs to the end even when its caller goes away.
-    #[tokio::test]
-    async fn a_detached_handler_finishes_after_its_caller_is_dropped() {
-        let finished = Arc::new(AtomicBool::new(false));
-        let flag = finished.clone();
-        let caller = tokio::spawn(detached(async move {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            flag.store(true, Ordering::SeqCst);
-            Ok(())
-        }));
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        caller.abort();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(
-            finished.load(Ordering::SeqCst),
-            "the handler must finish without its caller"
-        );
+fn reply_json(reply: Reply) -> Response {
+    fn ok<T: Serialize>(value: T) -> Response {
+        internal_reply(Result::Ok(value))
+    }
+    match reply {
+        Reply::Health(h) => ok(h),
+        Reply::Placed(p) => ok(p),
+        Reply::Order(o) => ok(o),
+        Reply::Promise(p) => ok(p),
+        Reply::Appended(a) => ok(a),
+        Reply::Page(p) => ok(p),
     }
 }

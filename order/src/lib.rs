@@ -1,32 +1,32 @@
 //! The order service: one replica of the replicated order log.
 //!
-//! Each replica keeps the log in its own sled database (`log.rs`). The frontend picks the leader
-//! and tells every replica `leader {id, epoch}`; the leader fences and reads a majority, adopts the
-//! best log (`catchup.rs`), then numbers orders with group commit and replicates them
-//! (`replication.rs`); followers take appends that extend what they hold (`replica.rs`). The
-//! decisions are plain functions in `protocol.rs`, where the rules and why they are safe are written.
+//! The decisions are the `protocol` crate's [`protocol::Node`]; this crate drives it. `log.rs`
+//! keeps the log in sled (the node's [`protocol::LogStore`]); `driver.rs` owns the node in one
+//! task, steps it with every waiting input, flushes once, and only then answers or sends
+//! anything; `api.rs` is the internal HTTP API that feeds it.
 //!
-//! Invariants (docs/protocol.md has the proofs' outline, `tests/` the end-to-end checks):
-//! - An order is acknowledged only once a majority, the leader included, has flushed it.
-//! - Committed numbers are dense from 0 and never change their order.
-//! - A request id maps to at most one number; a repeated `place` gets the number it already has.
-//! - A replica never takes an append from an epoch older than the highest it has persisted.
-//! - A local storage failure stops the process rather than serve from a log that may not be on disk.
+//! Invariants (docs/protocol.md has the rules, `protocol` their checks, `tests/` the end-to-end
+//! proof):
+//! - Nothing a step wrote is answered or sent before it is flushed: an acknowledged order is on
+//!   the disk of a majority, the leader included.
+//! - A local storage failure stops the process rather than serve from a log that may not be on
+//!   disk.
 //!
-//! Deliberately left out: membership changes (the replica set is fixed by the cluster file), log
-//! compaction, and leader election itself, which the frontend drives.
+//! Deliberately left out: membership changes (the replica set is fixed by the cluster file) and
+//! log compaction; leader election is the frontend's (see `protocol::Elector`).
 
 mod api;
-mod catchup;
+mod driver;
 pub mod log;
-pub mod protocol;
-mod replica;
-mod replication;
 
+use common::http::Peer;
+use common::replica_api::ReplicaClient;
 use common::{ClusterConfig, ReplicaId, Shutdown};
-use std::sync::Arc;
+use std::collections::HashMap;
 
 pub use crate::log::OrderLog;
+/// The rules shared with the tools that compare logs (`inspect`).
+pub use ::protocol::rules as protocol;
 
 /// Runs replica `id` of `config` until `shutdown`: opens its log, serves its internal API, catches
 /// up from its peers, and flushes on the way out.
@@ -38,22 +38,29 @@ pub async fn run(config: ClusterConfig, id: ReplicaId, shutdown: Shutdown) -> Re
     let dir = config.replica_dir(id);
     let log = OrderLog::open(&dir).map_err(|e| e.to_string())?;
     let listener = common::http::bind(address, &format!("order replica {id}")).await?;
-    let replica = Arc::new(
-        replica::Replica::new(config, id, log, shutdown.clone()).map_err(|e| e.to_string())?,
-    );
+    let http = Peer::http_client();
+    let peers: HashMap<ReplicaId, ReplicaClient> = config
+        .replicas
+        .iter()
+        .filter(|r| r.id != id)
+        .map(|r| {
+            let peer = Peer::new(http.clone(), r.internal, &config.token);
+            (r.id, ReplicaClient::new(peer))
+        })
+        .collect();
+    let catalog = Peer::new(http, config.catalog.internal, &config.token);
+    let mut ids: Vec<ReplicaId> = peers.keys().copied().collect();
+    ids.sort_unstable();
+    let node = ::protocol::Node::new(id, ids, log).map_err(|e| e.to_string())?;
     ::log::info!(
         "order replica {id} listening on {address}, data in {}",
         dir.display()
     );
-    let recovery = tokio::spawn(catchup::recover(replica.clone()));
-    common::http::serve(api::routes(replica.clone()), listener, shutdown).await;
-    recovery.abort();
-    replica.state().leading = None;
-    replica
-        .log
-        .flush()
+    let (handle, driver) = driver::start(node, peers, catalog, shutdown.clone());
+    common::http::serve(api::routes(handle, &config.token), listener, shutdown).await;
+    driver
         .await
-        .map_err(|e| format!("final flush failed: {e}"))?;
+        .map_err(|e| format!("order replica {id}: driver failed: {e}"))?;
     ::log::info!("order replica {id} stopped");
     Ok(())
 }
