@@ -6,6 +6,7 @@ mod client_cmd;
 mod drill_cmd;
 mod eval;
 mod inspect_cmd;
+mod simulate_cmd;
 mod up;
 
 use clap::{Args, Parser, Subcommand};
@@ -81,6 +82,10 @@ enum Command {
     /// Crash-and-restart drill: kill services with SIGKILL under verified load, restart them,
     /// and check that no acknowledged order was lost and the replicas converge.
     Drill(drill_cmd::DrillArgs),
+    /// Run the order protocol in the deterministic simulator over many seeds: the real replica
+    /// and election code under message loss, partitions, crashes and slow disks, with every
+    /// invariant checked after every event.
+    Simulate(simulate_cmd::SimulateArgs),
 }
 
 /// Where the cluster is described, and overrides of it.
@@ -182,5 +187,6 @@ async fn dispatch(command: Command) -> Result<(), String> {
         }
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Drill(args) => drill_cmd::run(args).await,
+        Command::Simulate(args) => simulate_cmd::run(args),
     }
 }

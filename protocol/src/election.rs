@@ -64,7 +64,9 @@ pub struct Elector {
     proposing: Option<(ReplicaId, Epoch)>,
     next_poll: u64,
     misses: u32,
-    /// Candidates that failed to take over since the last success.
+    /// Candidates that failed to take over since the last success, and the last leader that
+    /// stepped down while alive (it may be cut off from something it needs, such as the
+    /// catalog): the next election tries the others first.
     failed: BTreeSet<ReplicaId>,
     /// A takeover seen running: who, which epoch, since when.
     candidate_seen: Option<(ReplicaId, Epoch, u64)>,
@@ -114,6 +116,14 @@ impl Elector {
     /// Why there is no leader, for the client's 503.
     pub fn unavailable(&self) -> Error {
         self.unavailable.clone()
+    }
+
+    /// Its state in one line, for failure reports.
+    pub fn describe(&self) -> String {
+        format!(
+            "leader {:?}, polling {}, proposing {:?}, next poll at {} (now {}), failed {:?}, unheard {:?}",
+            self.current, self.polling, self.proposing, self.next_poll, self.now, self.failed, self.unheard_leader
+        )
     }
 
     /// The replicas this elector polls.
@@ -178,6 +188,9 @@ impl Elector {
                 self.frontend
             );
             self.drop_current();
+            if answered {
+                self.failed.insert(id);
+            }
         }
         self.misses = 0;
         if let Some((id, epoch)) = live {
@@ -185,6 +198,9 @@ impl Elector {
             return Vec::new();
         }
         self.next_poll = self.now + self.retry_ticks();
+        if self.proposing.is_some() {
+            return Vec::new();
+        }
         if answers.len() < self.majority {
             self.unavailable =
                 Error::Unavailable("fewer than a majority of order replicas are up".into());
@@ -290,7 +306,7 @@ impl Elector {
                     "replica {candidate} could not take the lead: {why}"
                 ));
                 self.failed.insert(candidate);
-                self.next_poll = self.now + 1;
+                self.next_poll = self.now + self.retry_ticks();
             }
         }
     }
@@ -306,7 +322,7 @@ impl Elector {
         );
         self.current = Some((id, epoch));
         self.unheard_leader = None;
-        self.failed.clear();
+        self.failed.retain(|&f| f != id);
         self.candidate_seen = None;
         self.misses = 0;
         self.changes += 1;

@@ -44,6 +44,9 @@ pub const BUY_LEASE_TICKS: u64 = 50;
 /// a leader cut off from the catalog (but not from its followers) is replaced by one that can
 /// reach it. While the catalog is down for everyone, leaders take turns at this pace.
 pub const CATALOG_FAILURES_TO_STEP_DOWN: u32 = 3;
+/// How long a leader that stepped down for want of a majority or of the catalog abstains from
+/// standing again.
+pub const ABSTAIN_TICKS: u64 = 250;
 /// How long a placed order or a read may wait for its commit before the frontend is told to retry.
 pub const COMMIT_TIMEOUT_TICKS: u64 = 150;
 
@@ -315,6 +318,7 @@ impl<S: LogStore> Node<S> {
         }
         if unreachable {
             self.step_down("the catalog is out of reach");
+            self.abstain_until = self.now + ABSTAIN_TICKS;
             return Ok(());
         }
         if !entries.is_empty() {
@@ -605,6 +609,7 @@ impl<S: LogStore> Node<S> {
         if !no_check_quorum && leading.heard_within(now, STEP_DOWN_TICKS) < majority {
             warn!("replica {id}: no majority heard in epoch {epoch} for {STEP_DOWN_TICKS} ticks");
             self.step_down("a majority is out of reach");
+            self.abstain_until = now + ABSTAIN_TICKS;
             return Ok(());
         }
         let mut expired = Vec::new();

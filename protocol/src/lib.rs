@@ -28,6 +28,8 @@ mod node;
 mod pull;
 pub mod rules;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 pub use election::{Action, Elector, ElectorConfig};
 pub use io::{BuyOutcome, Call, Output, Reply, Request, Tag};

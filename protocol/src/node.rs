@@ -50,8 +50,14 @@ pub struct Node<S: LogStore> {
     pub(crate) len: u64,
     pub(crate) commit_len: u64,
     pub(crate) synced_len: u64,
+    /// The leader whose appends this replica took in `epoch`.
+    pub(crate) follows: Option<ReplicaId>,
     /// Caught up after start: may be proposed as leader.
     pub(crate) ready: bool,
+    /// After stepping down because a majority or the catalog was out of reach, this replica
+    /// does not stand for leader again until this tick: another replica, which may reach what
+    /// it could not, gets the lead instead.
+    pub(crate) abstain_until: u64,
     pub(crate) duty: Duty,
     /// The catch-up after start, while it runs.
     pub(crate) catch_up: Option<Pull>,
@@ -89,7 +95,9 @@ impl<S: LogStore> Node<S> {
             len: position.len,
             commit_len: position.commit_len.min(position.len),
             synced_len: position.commit_len.min(position.len),
+            follows: None,
             ready: false,
+            abstain_until: 0,
             duty: Duty::Follower,
             catch_up: None,
             now: 0,
@@ -138,6 +146,7 @@ impl<S: LogStore> Node<S> {
 
     /// The health report frontends elect from.
     pub fn health(&self) -> Health {
+        let ready = self.ready && self.now >= self.abstain_until;
         let role = match (&self.duty, self.ready) {
             (Duty::Leader(_), _) => Role::Leader,
             (Duty::Candidate(_), _) => Role::Candidate,
@@ -151,7 +160,7 @@ impl<S: LogStore> Node<S> {
             leader: self.granted,
             last: last_of(self.len),
             commit: last_of(self.commit_len),
-            ready: self.ready,
+            ready: ready || matches!(self.duty, Duty::Leader(_)),
         }
     }
 
@@ -307,8 +316,17 @@ impl<S: LogStore> Node<S> {
             return self.enter_epoch(epoch, Some(leader));
         }
         let candidate_here = !matches!(self.duty, Duty::Follower);
+        let taking_over = matches!(self.duty, Duty::Candidate(_));
         match self.granted {
             Some(granted) if granted == leader => Ok(()),
+            // Two candidates split the epoch's votes: the higher id wins it, so the lower one
+            // gives its takeover up and its vote to the higher one (it never led this epoch,
+            // so its vote counted only in its own takeover).
+            Some(granted) if granted == self.id && taking_over && leader > self.id => {
+                self.step_down(&format!("replica {leader} also stands for epoch {epoch}"));
+                self.granted = Some(leader);
+                self.store.set_vote(epoch, Some(leader))
+            }
             // Our own candidacy for this epoch failed (it never led: a takeover that finishes
             // records the epoch it leads first): that vote counted only in our takeover, which
             // is over, so it may go to the leader that won.
@@ -335,7 +353,8 @@ impl<S: LogStore> Node<S> {
     /// Takes `leader` as the leader of `epoch` because it appends: only a replica that won a
     /// majority of grants for the epoch appends in it, so a replica that granted its vote to a
     /// candidate that lost follows the winner (as Raft's followers do). A replica that leads or
-    /// led the epoch itself refuses: two leaders of one epoch is a bug to stop, not to follow.
+    /// led the epoch itself, or already follows another leader of it, refuses: two leaders of
+    /// one epoch is a bug to stop, not to follow.
     ///
     /// # Errors
     /// As [`Self::grant`]; `EpochTaken` when this replica led `epoch`.
@@ -344,7 +363,15 @@ impl<S: LogStore> Node<S> {
             || self.granted == Some(leader)
             || self.flaws.grant_any_leader_in_epoch
         {
-            return self.grant(epoch, leader);
+            self.grant(epoch, leader)?;
+            self.follows = Some(leader);
+            return Ok(());
+        }
+        if let Some(followed) = self.follows.filter(|&f| f != leader) {
+            return Err(Error::EpochTaken {
+                epoch,
+                leader: followed,
+            });
         }
         if self.led_epoch == epoch {
             return Err(Error::EpochTaken {
@@ -358,6 +385,7 @@ impl<S: LogStore> Node<S> {
             self.id, self.granted
         );
         self.granted = Some(leader);
+        self.follows = Some(leader);
         self.store.set_vote(epoch, Some(leader))
     }
 
@@ -386,6 +414,7 @@ impl<S: LogStore> Node<S> {
         );
         self.epoch = epoch;
         self.granted = granted;
+        self.follows = None;
         self.synced_len = self.commit_len;
         self.store.set_vote(epoch, granted)
     }
@@ -431,7 +460,7 @@ impl<S: LogStore> Node<S> {
             self.grant(epoch, id)?;
             return Ok(Some(Reply::Health(self.health())));
         }
-        if !self.ready {
+        if !self.ready || self.now < self.abstain_until {
             return Err(Error::NotLeader {
                 leader: self.granted.filter(|&g| g != self.id),
             });

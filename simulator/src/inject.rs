@@ -18,7 +18,8 @@ impl World {
         }
         let down = self.replicas.iter().filter(|r| r.node.is_none()).count();
         let minority = self.cfg.replicas - self.checks.majority;
-        if down < minority && self.rng.chance(CRASH) {
+        // The cut-off scenario has no crashes: a crash would hand the lead on by itself.
+        if down < minority && !self.cfg.leader_cutoffs && self.rng.chance(CRASH) {
             let up: Vec<usize> = (0..self.replicas.len())
                 .filter(|&i| self.replicas[i].node.is_some())
                 .collect();
@@ -67,6 +68,7 @@ impl World {
             .chain([Site::Catalog])
             .collect();
         let kind = match self.rng.range(0, 4) {
+            _ if self.cfg.leader_cutoffs => PartitionKind::LeaderFromFollowers,
             0 => PartitionKind::Isolate,
             1 => PartitionKind::OneWay,
             2 => PartitionKind::LeaderFromFollowers,
@@ -104,7 +106,15 @@ impl World {
                 cut(f, some)
             }
         };
-        let heal_at = self.now + self.rng.range(50, 1500);
+        let lasts = if self.cfg.leader_cutoffs {
+            self.rng.range(
+                crate::world::TRANSPARENCY_TICKS + 200,
+                crate::world::TRANSPARENCY_TICKS + 800,
+            )
+        } else {
+            self.rng.range(50, 2500)
+        };
+        let heal_at = self.now + lasts;
         self.faults += 1;
         self.trace("partition", kind as u64, links.len() as u64);
         for &(a, b) in &links {

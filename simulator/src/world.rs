@@ -20,10 +20,10 @@ pub(crate) const RPC_TIMEOUT: u64 = 100;
 /// A frontend's timeouts: a health poll, a proposal (longer than a takeover), an order call.
 pub(crate) const HEALTH_TIMEOUT: u64 = 15;
 pub(crate) const PROPOSE_TIMEOUT: u64 = protocol::TAKEOVER_TICKS + 50;
-pub(crate) const CALL_TIMEOUT: u64 = 250;
+pub(crate) const CALL_TIMEOUT: u64 = 100;
 /// Longest a request may wait while a majority of replicas stays up and linked with each other,
 /// the catalog and its frontend (invariant 8); a leader's crash starts the count again.
-pub(crate) const TRANSPARENCY_TICKS: u64 = 800;
+pub(crate) const TRANSPARENCY_TICKS: u64 = 1500;
 /// Trace entries kept for a failure report.
 const TRACE_KEPT: usize = 3000;
 
@@ -40,6 +40,10 @@ pub struct Config {
     pub quiet_ticks: u64,
     /// Whether to inject faults at all.
     pub faults: bool,
+    /// Every partition cuts the leader off from its followers (not from frontends or the
+    /// catalog), for longer than the transparency bound, and nothing crashes: the scenario of a
+    /// leader that must notice it lost its majority.
+    pub leader_cutoffs: bool,
     /// Old bugs to switch back on (the simulator's own tests).
     pub flaws: Flaws,
     /// Finding 2's old request-index update.
@@ -58,6 +62,7 @@ impl Config {
             fault_ticks: 3000,
             quiet_ticks: 3000,
             faults: true,
+            leader_cutoffs: false,
             flaws: Flaws::default(),
             index_flaw: false,
         }
@@ -66,8 +71,15 @@ impl Config {
     /// The command that replays this run.
     pub fn replay_command(&self) -> String {
         format!(
-            "toystore simulate --start {} --seeds 1 --replicas {} --frontends {} --verbose",
-            self.seed, self.replicas, self.frontends
+            "toystore simulate --start {} --seeds 1 --replicas {} --frontends {}{} --verbose",
+            self.seed,
+            self.replicas,
+            self.frontends,
+            if self.leader_cutoffs {
+                " --leader-cutoffs"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -844,9 +856,20 @@ impl World {
                 .values()
                 .find(|c| c.healthy_wait > TRANSPARENCY_TICKS);
             if let Some(call) = stuck {
+                let states: Vec<String> = self
+                    .replicas
+                    .iter()
+                    .filter_map(|r| r.node.as_ref().map(|n| format!("{:?}", n.health())))
+                    .collect();
                 let detail = format!(
-                    "frontend {}: {:?} waited {} ticks while a majority could serve it",
-                    self.frontends[f].id, call.request, call.healthy_wait
+                    "frontend {}: {:?} waited {} ticks while a majority could serve it (attempt {:?}, retry at {}); frontend follows {:?}; {}",
+                    self.frontends[f].id,
+                    call.request,
+                    call.healthy_wait,
+                    call.attempt,
+                    call.retry_at,
+                    format!("{} | sim: deadline {:?} purposes {:?}", self.frontends[f].elector.describe(), self.frontends[f].proposal_deadline, self.frontends[f].purposes.values().filter(|p| matches!(p, crate::actors::Purpose::Propose(..))).collect::<Vec<_>>()),
+                    states.join("; ")
                 );
                 self.violate(("transparency", detail));
                 return;

@@ -1,0 +1,192 @@
+//! Script tests over one node: a request in, the node's answer out, as toydb's Raft scripts do.
+//! Each one pins a rule that a finding of the protocol review broke.
+
+use common::wire::{AppendReply, AppendRequest, LeaderNotice, Prepare};
+use common::{Error, OrderEntry, RequestId, MAX_EPOCH};
+
+use crate::io::{Output, Reply, Request, Tag};
+use crate::store::{LogStore, MemoryStore};
+use crate::{Flaws, Node};
+
+fn entry(number: u64, epoch: u64) -> OrderEntry {
+    OrderEntry {
+        number,
+        epoch,
+        request_id: RequestId(format!("r{number}")),
+        name: "Tux".into(),
+        quantity: 1,
+    }
+}
+
+/// Replica 2 of {1, 2, 3}, caught up and ready.
+fn replica_two() -> Node<MemoryStore> {
+    let mut node = Node::new(2, vec![1, 3], MemoryStore::default()).unwrap();
+    node.start();
+    for _ in 0..crate::CATCH_UP_WAIT_TICKS {
+        node.tick();
+    }
+    node.take_outputs();
+    assert!(node.health().ready);
+    node
+}
+
+/// Sends one request and returns the node's answer to it.
+fn ask(node: &mut Node<MemoryStore>, request: Request) -> common::Result<Reply> {
+    node.on_request(Tag(99), request);
+    let outputs = node.take_outputs();
+    outputs
+        .into_iter()
+        .find_map(|o| match o {
+            Output::Reply {
+                tag: Tag(99),
+                reply,
+            } => Some(reply),
+            _ => None,
+        })
+        .expect("the node answers at once")
+}
+
+fn append(epoch: u64, leader: u32, from: u64, entries: Vec<OrderEntry>) -> Request {
+    Request::Append(AppendRequest {
+        epoch,
+        leader,
+        from,
+        entries,
+        commit_len: 0,
+        round: 0,
+    })
+}
+
+/// Finding 1: once a replica granted an epoch to one leader, a notice, a fencing read or an
+/// append of another leader in that epoch is refused.
+#[test]
+fn an_epoch_is_granted_to_one_leader_only() {
+    let mut node = replica_two();
+    let prepare = |leader| {
+        Request::Prepare(Prepare {
+            epoch: 5,
+            leader,
+            from: 0,
+        })
+    };
+    assert!(matches!(ask(&mut node, prepare(3)), Ok(Reply::Promise(_))));
+    assert_eq!(
+        ask(&mut node, prepare(1)),
+        Err(Error::EpochTaken {
+            epoch: 5,
+            leader: 3
+        })
+    );
+    let notice = Request::Leader(LeaderNotice { id: 1, epoch: 5 });
+    assert_eq!(
+        ask(&mut node, notice),
+        Err(Error::EpochTaken {
+            epoch: 5,
+            leader: 3
+        })
+    );
+    // The grant survives a crash: it was written before the answer left.
+    let mut store = node.store().clone();
+    store.flush();
+    store.crash();
+    let mut restarted = Node::new(2, vec![1, 3], store).unwrap();
+    assert_eq!(
+        ask(&mut restarted, prepare(1)),
+        Err(Error::EpochTaken {
+            epoch: 5,
+            leader: 3
+        })
+    );
+    assert!(matches!(
+        ask(&mut restarted, prepare(3)),
+        Ok(Reply::Promise(_))
+    ));
+}
+
+/// The old rule, switched back on, lets the second leader in: the test above can fail.
+#[test]
+fn the_old_rule_let_a_second_leader_in() {
+    let mut node = replica_two();
+    node.flaws = Flaws {
+        grant_any_leader_in_epoch: true,
+        ..Flaws::default()
+    };
+    let prepare = |leader| {
+        Request::Prepare(Prepare {
+            epoch: 5,
+            leader,
+            from: 0,
+        })
+    };
+    assert!(ask(&mut node, prepare(3)).is_ok());
+    assert!(ask(&mut node, prepare(1)).is_ok());
+}
+
+/// Finding 5: epochs and positions out of range are a 400, never a wrap or a panic.
+#[test]
+fn out_of_range_values_are_bad_requests() {
+    let mut node = replica_two();
+    let huge = Request::Leader(LeaderNotice {
+        id: 2,
+        epoch: u64::MAX,
+    });
+    assert!(matches!(ask(&mut node, huge), Err(Error::BadRequest(_))));
+    let prepare = Request::Prepare(Prepare {
+        epoch: MAX_EPOCH + 1,
+        leader: 1,
+        from: 0,
+    });
+    assert!(matches!(ask(&mut node, prepare), Err(Error::BadRequest(_))));
+    let far = append(1, 1, u64::MAX, vec![entry(u64::MAX, 1)]);
+    assert!(matches!(ask(&mut node, far), Err(Error::BadRequest(_))));
+    assert_eq!(node.epoch(), 0, "nothing was obeyed");
+}
+
+/// Found while writing the node: an append that a newer one overtook must not drop the
+/// leader's own adopted entries (stamped with older epochs) past its end.
+#[test]
+fn an_overtaken_append_keeps_the_leaders_adopted_entries() {
+    let mut node = replica_two();
+    let adopted: Vec<OrderEntry> = (0..5).map(|n| entry(n, 1)).collect();
+    let newer = ask(&mut node, append(2, 1, 0, adopted.clone()));
+    assert!(matches!(
+        newer,
+        Ok(Reply::Appended(AppendReply {
+            ok: true,
+            synced_len: 5,
+            ..
+        }))
+    ));
+    let older = ask(&mut node, append(2, 1, 0, adopted[..3].to_vec()));
+    assert!(matches!(
+        older,
+        Ok(Reply::Appended(AppendReply { ok: true, .. }))
+    ));
+    assert_eq!(node.len(), 5, "entries 3 and 4 are the leader's too");
+    assert_eq!(node.store().get(4).unwrap(), Some(entry(4, 1)));
+}
+
+/// A candidate that lost its epoch follows the winner's appends (its vote counted only in its
+/// own takeover); a replica that follows a leader of an epoch refuses a rival of it.
+#[test]
+fn a_loser_follows_the_winner_and_a_leader_refuses_a_rival() {
+    let mut node = replica_two();
+    node.on_request(Tag(1), Request::Leader(LeaderNotice { id: 2, epoch: 4 }));
+    node.take_outputs();
+    assert_eq!(node.health().role, common::wire::Role::Candidate);
+    let won = ask(&mut node, append(4, 3, 0, vec![entry(0, 4)]));
+    assert!(
+        matches!(won, Ok(Reply::Appended(AppendReply { ok: true, .. }))),
+        "{won:?}"
+    );
+    assert_eq!(node.health().leader, Some(3));
+    let rival = ask(&mut node, append(4, 1, 0, vec![entry(0, 4)]));
+    assert_eq!(
+        rival,
+        Err(Error::EpochTaken {
+            epoch: 4,
+            leader: 3
+        })
+    );
+    assert_eq!(node.health().leader, Some(3));
+}
