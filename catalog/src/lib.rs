@@ -6,7 +6,9 @@
 //! - A request id takes stock at most once: checking and taking stock, recording the outcome
 //!   under the request id and journaling the movement are one sled transaction, and a repeated
 //!   `buy` gets its first outcome back.
-//! - Nothing is answered before it is flushed: `buy` and restock flush before anyone hears of them.
+//! - Nothing is answered before it is flushed: `buy` and restock flush before anyone hears of them,
+//!   and a product read that may see an unflushed change flushes first. So every version anyone
+//!   was shown is on disk, and a catalog restarted after `kill -9` never hands it out again.
 //! - Every change of a toy's quantity bumps its version by one and appends a journal movement.
 //! - Every frontend is sent the invalidation of a successful `buy` before the `buy` is answered.
 //!
