@@ -11,21 +11,20 @@
 //! is flushed before anyone is told about it.
 
 use log::info;
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
-};
+use sled::transaction::Transactional;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use common::encoding::{decode, encode, key_u64, u64_key};
+use common::encoding::{decode, encode, key_u64};
 use common::wire::{BuyReceipt, BuyRequest};
-use common::{Error, Product, Result, MAX_ORDER_QUANTITY, MIN_ORDER_QUANTITY};
+use common::{Error, Product, Result};
 
 use crate::products_file;
 use crate::records::{
     BuyOutcome, Movement, MovementKind, StockRecord, BUYS_TREE, JOURNAL_TREE, PRODUCTS_TREE,
 };
+use transactions::{append, decide_one, not_found, read, tx_error};
 
 /// The catalog's stock in sled. Cloning is cheap (sled handles are shared).
 ///
@@ -42,8 +41,6 @@ pub struct StockStore {
     /// Committed writes whose flush has not finished; see [`StockStore::durable`].
     unflushed: Arc<AtomicU64>,
 }
-
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 impl StockStore {
     /// Opens the database at `path`; on the first start (no products yet) loads `products_file`
@@ -332,83 +329,7 @@ impl StockStore {
     }
 }
 
-/// One buy inside the batch transaction. A refused quantity is that request's answer (`Ok(Err)`);
-/// a storage failure aborts the whole transaction.
-fn decide_one(
-    products: &TransactionalTree,
-    buys: &TransactionalTree,
-    journal: &TransactionalTree,
-    request: &BuyRequest,
-) -> std::result::Result<Result<(BuyOutcome, bool)>, ConflictableTransactionError<Error>> {
-    let id = request.request_id.0.as_bytes();
-    let (name, quantity) = (request.name.as_str(), request.quantity);
-    if let Some(bytes) = buys.get(id)? {
-        return Ok(Ok((decode(&bytes).map_err(abort)?, true)));
-    }
-    if !(MIN_ORDER_QUANTITY..=MAX_ORDER_QUANTITY).contains(&quantity) {
-        return Ok(Err(Error::BadRequest(format!(
-            "quantity must be a whole number from {MIN_ORDER_QUANTITY} to {MAX_ORDER_QUANTITY}"
-        ))));
-    }
-    let outcome = match read(products, name)? {
-        None => BuyOutcome::NotFound,
-        Some(record) if record.quantity < quantity => BuyOutcome::OutOfStock,
-        Some(mut record) => {
-            record.quantity -= quantity;
-            record.version += 1;
-            products.insert(name.as_bytes(), encode(&record))?;
-            let movement = Movement {
-                name: name.to_string(),
-                kind: MovementKind::Buy {
-                    request_id: request.request_id.clone(),
-                },
-                delta: -i64::from(quantity),
-                quantity_after: record.quantity,
-                version: record.version,
-            };
-            append(journal, &movement)?;
-            BuyOutcome::Bought(BuyReceipt {
-                version: record.version,
-                remaining: record.quantity,
-            })
-        }
-    };
-    buys.insert(id, encode(&outcome))?;
-    Ok(Ok((outcome, false)))
-}
-
-fn not_found() -> Error {
-    Error::NotFound("product not found".into())
-}
-
-fn abort(error: Error) -> ConflictableTransactionError<Error> {
-    ConflictableTransactionError::Abort(error)
-}
-
-fn tx_error(error: TransactionError<Error>) -> Error {
-    match error {
-        TransactionError::Abort(error) => error,
-        TransactionError::Storage(error) => error.into(),
-    }
-}
-
-/// Reads a product inside a transaction.
-fn read(products: &TransactionalTree, name: &str) -> TxResult<Option<StockRecord>> {
-    match products.get(name.as_bytes())? {
-        Some(bytes) => decode(&bytes).map(Some).map_err(abort),
-        None => Ok(None),
-    }
-}
-
-/// Appends a movement to the journal inside a transaction. sled serializes transactions and its
-/// ids grow monotonically (across restarts too), so journal order is commit order.
-fn append(journal: &TransactionalTree, movement: &Movement) -> TxResult<()> {
-    let seq = journal
-        .generate_id()
-        .map_err(ConflictableTransactionError::Storage)?;
-    journal.insert(&u64_key(seq)[..], encode(movement))?;
-    Ok(())
-}
+mod transactions;
 
 #[cfg(test)]
 mod crash_tests;

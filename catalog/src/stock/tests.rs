@@ -1,5 +1,5 @@
 use super::*;
-use common::RequestId;
+use common::{RequestId, MAX_ORDER_QUANTITY};
 
 const PRODUCTS: &str = r#"[
     {"name": "Tux", "price": 25.99, "quantity": 3},
