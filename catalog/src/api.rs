@@ -43,11 +43,11 @@ pub(crate) fn routes(
     let list = warp::path!("internal" / "products")
         .and(warp::get())
         .and(with_catalog.clone())
-        .map(|catalog: Arc<Catalog>| internal_reply(catalog.store.list()));
+        .then(|catalog: Arc<Catalog>| async move { internal_reply(catalog.store.list().await) });
     let product = warp::path!("internal" / "products" / String)
         .and(warp::get())
         .and(with_catalog.clone())
-        .map(read_product);
+        .then(read_product);
     let buy = warp::path!("internal" / "buy")
         .and(warp::post())
         .and(warp::body::content_length_limit(MAX_BODY_BYTES))
@@ -82,9 +82,12 @@ pub(crate) fn routes(
 }
 
 /// `GET /internal/products/{name}`.
-fn read_product(raw_name: String, catalog: Arc<Catalog>) -> Response {
+async fn read_product(raw_name: String, catalog: Arc<Catalog>) -> Response {
     Stats::add(&catalog.stats.product_reads, 1);
-    let result = percent_decode(&raw_name).and_then(|name| catalog.store.get(&name));
+    let result = match percent_decode(&raw_name) {
+        Ok(name) => catalog.store.get(&name).await,
+        Err(e) => Err(e),
+    };
     match &result {
         Ok(_) => {}
         Err(e @ (Error::NotFound(_) | Error::BadRequest(_))) => {

@@ -6,13 +6,18 @@
 //! - A request id takes stock at most once: checking and taking stock, recording the outcome
 //!   under the request id and journaling the movement are one sled transaction, and a repeated
 //!   `buy` gets its first outcome back.
-//! - Nothing is answered before it is flushed: `buy` and restock flush before anyone hears of them.
+//! - Nothing is answered before it is flushed: `buy` and restock flush before anyone hears of them,
+//!   and a product read that may see an unflushed change flushes first. So every version anyone
+//!   was shown is on disk, and a catalog restarted after `kill -9` never hands it out again.
 //! - Every change of a toy's quantity bumps its version by one and appends a journal movement.
 //! - Every frontend is sent the invalidation of a successful `buy` before the `buy` is answered.
+//! - An invalidation a frontend did not acknowledge is resent in the background until it is
+//!   (newest version per toy, with backoff); `buy` waits only for the first, short attempt.
 //!
-//! Deliberately left out: invalidations are best effort (a short timeout, no resend to a frontend
-//! that missed one); the products file is read only on the first start (later edits are
-//! ignored); prices never change; the catalog is a single instance, not replicated.
+//! Deliberately left out: the backlog of unacknowledged invalidations lives in memory, so a
+//! catalog restart forgets it (the frontends' cache time to live bounds what that costs); the
+//! products file is read only on the first start (later edits are ignored); prices never change;
+//! the catalog is a single instance, not replicated.
 
 mod api;
 mod invalidate;
@@ -22,7 +27,10 @@ mod restock;
 mod server;
 mod stock;
 
-pub use invalidate::{Invalidator, INVALIDATE_PATH, INVALIDATE_TIMEOUT};
+pub use invalidate::{
+    Invalidator, INVALIDATE_PATH, INVALIDATE_TIMEOUT, MAX_BACKLOG, RESEND_FIRST_DELAY,
+    RESEND_MAX_DELAY, RESEND_TIMEOUT,
+};
 pub use records::{
     BuyOutcome, Movement, MovementKind, StockRecord, BUYS_TREE, FIRST_VERSION, JOURNAL_TREE,
     PRODUCTS_TREE,

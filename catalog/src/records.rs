@@ -18,7 +18,8 @@ pub const FIRST_VERSION: Version = 1;
 
 /// One toy in the [`PRODUCTS_TREE`] (its name is the key).
 ///
-/// - `version` grows by exactly one with every change of `quantity`, and never goes back.
+/// - `version` grows by exactly one with every change of `quantity`, and never goes back, across
+///   restarts too: [`crate::StockStore`] shows a version only once it is flushed.
 /// - `quantity` never exceeds `initial_quantity`: buys take stock, restock only refills a
 ///   sold-out toy to `initial_quantity`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

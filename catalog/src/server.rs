@@ -1,5 +1,5 @@
 //! The catalog service's state and lifecycle: open the store, bind, serve until shutdown, stop the
-//! restock task, flush sled last.
+//! restock and resend tasks, flush sled last.
 
 use log::info;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,8 +46,9 @@ impl Stats {
 
 /// Runs the catalog until `shutdown`: opens the stock store at `config.catalog_dir()` (loading
 /// `config.products` on the first start), serves the internal API on `config.catalog.internal`,
-/// restocks sold-out toys every `config.catalog.restock_period_ms`, and on shutdown lets
-/// in-flight requests finish, stops the restock task and flushes sled last.
+/// restocks sold-out toys every `config.catalog.restock_period_ms`, resends undelivered
+/// invalidations, and on shutdown lets in-flight requests finish, stops the restock and resend
+/// tasks and flushes sled last.
 ///
 /// # Errors
 /// The database cannot be opened, the products file is missing or malformed, the restock period
@@ -69,9 +70,10 @@ pub async fn run(config: ClusterConfig, shutdown: Shutdown) -> Result<(), String
     let period = Duration::from_millis(config.catalog.restock_period_ms);
     let restock = RestockTask::start(catalog.clone(), period, shutdown.clone());
     info!("catalog listening on {addr}");
-    let routes = crate::api::routes(&config.token, catalog);
+    let routes = crate::api::routes(&config.token, catalog.clone());
     common::http::serve(routes, listener, shutdown).await;
     restock.stop().await;
+    catalog.invalidator.stop();
     store
         .flush()
         .await

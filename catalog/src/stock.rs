@@ -11,34 +11,36 @@
 //! is flushed before anyone is told about it.
 
 use log::info;
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
-};
+use sled::transaction::Transactional;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use common::encoding::{decode, encode, key_u64, u64_key};
+use common::encoding::{decode, encode, key_u64};
 use common::wire::{BuyReceipt, BuyRequest};
-use common::{Error, Product, Result, MAX_ORDER_QUANTITY, MIN_ORDER_QUANTITY};
+use common::{Error, Product, Result};
 
 use crate::products_file;
 use crate::records::{
     BuyOutcome, Movement, MovementKind, StockRecord, BUYS_TREE, JOURNAL_TREE, PRODUCTS_TREE,
 };
+use transactions::{append, decide_one, not_found, read, tx_error};
 
 /// The catalog's stock in sled. Cloning is cheap (sled handles are shared).
 ///
 /// - A request id takes stock at most once, and always gets its first outcome back.
 /// - A change of stock, its journal movement and (for a buy) its outcome commit together.
-/// - Nothing is returned to the caller before it is flushed.
+/// - Nothing is returned to the caller before it is flushed, reads included: a version is shown
+///   only once it is on disk, so a restart never hands out a version anyone has seen.
 #[derive(Clone, Debug)]
 pub struct StockStore {
     db: sled::Db,
     products: sled::Tree,
     buys: sled::Tree,
     journal: sled::Tree,
+    /// Committed writes whose flush has not finished; see [`StockStore::durable`].
+    unflushed: Arc<AtomicU64>,
 }
-
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 impl StockStore {
     /// Opens the database at `path`; on the first start (no products yet) loads `products_file`
@@ -48,7 +50,19 @@ impl StockStore {
     /// The database cannot be opened, or the products file is missing or malformed (duplicate or
     /// empty names, bad prices, no products); the message names the path.
     pub fn open(path: &Path, products_file: &Path) -> Result<StockStore, String> {
-        let db = sled::open(path)
+        StockStore::open_with(sled::Config::new().path(path), products_file)
+    }
+
+    /// [`Self::open`] with sled's `config` (its path included); tests turn sled's background
+    /// flush off with it, so that what is on disk is exactly what the store flushed.
+    pub(crate) fn open_with(
+        config: sled::Config,
+        products_file: &Path,
+    ) -> Result<StockStore, String> {
+        let path = config.path.clone();
+        let path = path.as_path();
+        let db = config
+            .open()
             .map_err(|e| format!("cannot open catalog database {}: {e}", path.display()))?;
         let tree = |name: &str| {
             db.open_tree(name).map_err(|e| {
@@ -62,6 +76,7 @@ impl StockStore {
             products: tree(PRODUCTS_TREE)?,
             buys: tree(BUYS_TREE)?,
             journal: tree(JOURNAL_TREE)?,
+            unflushed: Arc::default(),
             db,
         };
         if store.products.is_empty() {
@@ -100,22 +115,29 @@ impl StockStore {
         Ok(())
     }
 
-    /// The toy called `name`.
+    /// The toy called `name`, as it is on disk: a version is shown only once it is flushed.
     ///
     /// # Errors
     /// [`Error::NotFound`] ("product not found"), or [`Error::Storage`].
-    pub fn get(&self, name: &str) -> Result<Product> {
-        match self.products.get(name.as_bytes())? {
-            Some(bytes) => Ok(decode::<StockRecord>(&bytes)?.product(name)),
-            None => Err(not_found()),
-        }
+    pub async fn get(&self, name: &str) -> Result<Product> {
+        let product = match self.products.get(name.as_bytes())? {
+            Some(bytes) => decode::<StockRecord>(&bytes)?.product(name),
+            None => return Err(not_found()),
+        };
+        self.durable(product).await
     }
 
-    /// Every toy, in name order.
+    /// Every toy, in name order, as it is on disk (see [`Self::get`]).
     ///
     /// # Errors
     /// [`Error::Storage`] when the tree cannot be read or holds damaged data.
-    pub fn list(&self) -> Result<Vec<Product>> {
+    pub async fn list(&self) -> Result<Vec<Product>> {
+        let products = self.scan()?;
+        self.durable(products).await
+    }
+
+    /// Every toy as committed, flushed or not: for the store's own decisions, never to be shown.
+    fn scan(&self) -> Result<Vec<Product>> {
         self.products
             .iter()
             .map(|item| {
@@ -125,6 +147,41 @@ impl StockStore {
                 Ok(decode::<StockRecord>(&bytes)?.product(name))
             })
             .collect()
+    }
+
+    /// Returns `read` (just read from the trees) once everything it can contain is on disk.
+    ///
+    /// Why: a version that a frontend saw and caches must survive a crash. Were it lost, the
+    /// restarted catalog would give the same version to a different quantity, and the frontend
+    /// would keep its copy through that version's invalidation. A write counts itself in
+    /// `unflushed` before it commits and leaves only after its flush, so a read that may have
+    /// seen an unflushed write finds the count above 0 and flushes (which covers that write).
+    async fn durable<T>(&self, read: T) -> Result<T> {
+        if self.unflushed.load(Ordering::SeqCst) > 0 {
+            self.flush().await?;
+        }
+        Ok(read)
+    }
+
+    /// Runs `commit` (one sled transaction) counted in `unflushed`; the caller must call
+    /// [`Self::flush_commit`] once for every successful one.
+    fn commit<T>(&self, commit: impl FnOnce() -> Result<T>) -> Result<T> {
+        // Counted before the transaction commits, so any reader of its writes sees the count.
+        self.unflushed.fetch_add(1, Ordering::SeqCst);
+        let result = commit();
+        if result.is_err() {
+            // A sled transaction is all or nothing: a failed one made nothing visible.
+            self.unflushed.fetch_sub(1, Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// Flushes, then takes one committed write out of `unflushed`. A failed flush leaves the
+    /// count up, so every later read flushes (and fails) rather than show unflushed data.
+    async fn flush_commit(&self) -> Result<()> {
+        self.flush().await?;
+        self.unflushed.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Every movement of the journal with its sequence number, oldest first.
@@ -179,23 +236,26 @@ impl StockStore {
             }));
         }
         // Even a repeated request flushes: its first answer may not be on disk yet.
-        self.flush().await?;
+        self.flush_commit().await?;
         Ok(outcomes)
     }
 
     /// The transaction of [`Self::buy_many`]: every request's outcome (or its refusal), and
     /// whether it was recorded before. One transaction for the batch: sled's per-transaction cost
     /// dominates a buy, and requests that fail still record their own outcome.
+    /// Counted as unflushed until [`Self::flush_commit`].
     fn decide_buys(&self, requests: &[BuyRequest]) -> Result<Vec<Result<(BuyOutcome, bool)>>> {
-        (&self.products, &self.buys, &self.journal)
-            .transaction(|(products, buys, journal)| {
-                let mut decided = Vec::with_capacity(requests.len());
-                for request in requests {
-                    decided.push(decide_one(products, buys, journal, request)?);
-                }
-                Ok(decided)
-            })
-            .map_err(tx_error)
+        self.commit(|| {
+            (&self.products, &self.buys, &self.journal)
+                .transaction(|(products, buys, journal)| {
+                    let mut decided = Vec::with_capacity(requests.len());
+                    for request in requests {
+                        decided.push(decide_one(products, buys, journal, request)?);
+                    }
+                    Ok(decided)
+                })
+                .map_err(tx_error)
+        })
     }
 
     /// Refills every sold-out toy to its initial quantity, bumping its version and journaling a
@@ -210,7 +270,7 @@ impl StockStore {
         // sled transactions cannot scan, so find candidates first and re-check each inside the
         // transaction (a concurrent restock may have refilled it already).
         let sold_out: Vec<String> = self
-            .list()?
+            .scan()?
             .into_iter()
             .filter(|p| p.quantity == 0)
             .map(|p| p.name)
@@ -218,36 +278,42 @@ impl StockStore {
         if sold_out.is_empty() {
             return Ok(Vec::new());
         }
-        let restocked = (&self.products, &self.journal)
-            .transaction(|(products, journal)| {
-                let mut restocked = Vec::new();
-                for name in &sold_out {
-                    let Some(mut record) = read(products, name)? else {
-                        continue;
-                    };
-                    if record.quantity != 0 || record.initial_quantity == 0 {
-                        continue;
-                    }
-                    record.quantity = record.initial_quantity;
-                    record.version += 1;
-                    products.insert(name.as_bytes(), encode(&record))?;
-                    let movement = Movement {
-                        name: name.clone(),
-                        kind: MovementKind::Restock,
-                        delta: i64::from(record.quantity),
-                        quantity_after: record.quantity,
-                        version: record.version,
-                    };
-                    append(journal, &movement)?;
-                    restocked.push(record.product(name));
-                }
-                Ok(restocked)
-            })
-            .map_err(tx_error)?;
-        if !restocked.is_empty() {
-            self.flush().await?;
-        }
+        let restocked = self.commit_restock(&sold_out)?;
+        self.flush_commit().await?;
         Ok(restocked)
+    }
+
+    /// The transaction of [`Self::restock_sold_out`] over the candidates `sold_out`; counted as
+    /// unflushed until [`Self::flush_commit`].
+    fn commit_restock(&self, sold_out: &[String]) -> Result<Vec<Product>> {
+        self.commit(|| {
+            (&self.products, &self.journal)
+                .transaction(|(products, journal)| {
+                    let mut restocked = Vec::new();
+                    for name in sold_out {
+                        let Some(mut record) = read(products, name)? else {
+                            continue;
+                        };
+                        if record.quantity != 0 || record.initial_quantity == 0 {
+                            continue;
+                        }
+                        record.quantity = record.initial_quantity;
+                        record.version += 1;
+                        products.insert(name.as_bytes(), encode(&record))?;
+                        let movement = Movement {
+                            name: name.clone(),
+                            kind: MovementKind::Restock,
+                            delta: i64::from(record.quantity),
+                            quantity_after: record.quantity,
+                            version: record.version,
+                        };
+                        append(journal, &movement)?;
+                        restocked.push(record.product(name));
+                    }
+                    Ok(restocked)
+                })
+                .map_err(tx_error)
+        })
     }
 
     /// Flushes everything written so far to disk.
@@ -263,83 +329,9 @@ impl StockStore {
     }
 }
 
-/// One buy inside the batch transaction. A refused quantity is that request's answer (`Ok(Err)`);
-/// a storage failure aborts the whole transaction.
-fn decide_one(
-    products: &TransactionalTree,
-    buys: &TransactionalTree,
-    journal: &TransactionalTree,
-    request: &BuyRequest,
-) -> std::result::Result<Result<(BuyOutcome, bool)>, ConflictableTransactionError<Error>> {
-    let id = request.request_id.0.as_bytes();
-    let (name, quantity) = (request.name.as_str(), request.quantity);
-    if let Some(bytes) = buys.get(id)? {
-        return Ok(Ok((decode(&bytes).map_err(abort)?, true)));
-    }
-    if !(MIN_ORDER_QUANTITY..=MAX_ORDER_QUANTITY).contains(&quantity) {
-        return Ok(Err(Error::BadRequest(format!(
-            "quantity must be a whole number from {MIN_ORDER_QUANTITY} to {MAX_ORDER_QUANTITY}"
-        ))));
-    }
-    let outcome = match read(products, name)? {
-        None => BuyOutcome::NotFound,
-        Some(record) if record.quantity < quantity => BuyOutcome::OutOfStock,
-        Some(mut record) => {
-            record.quantity -= quantity;
-            record.version += 1;
-            products.insert(name.as_bytes(), encode(&record))?;
-            let movement = Movement {
-                name: name.to_string(),
-                kind: MovementKind::Buy {
-                    request_id: request.request_id.clone(),
-                },
-                delta: -i64::from(quantity),
-                quantity_after: record.quantity,
-                version: record.version,
-            };
-            append(journal, &movement)?;
-            BuyOutcome::Bought(BuyReceipt {
-                version: record.version,
-                remaining: record.quantity,
-            })
-        }
-    };
-    buys.insert(id, encode(&outcome))?;
-    Ok(Ok((outcome, false)))
-}
+mod transactions;
 
-fn not_found() -> Error {
-    Error::NotFound("product not found".into())
-}
-
-fn abort(error: Error) -> ConflictableTransactionError<Error> {
-    ConflictableTransactionError::Abort(error)
-}
-
-fn tx_error(error: TransactionError<Error>) -> Error {
-    match error {
-        TransactionError::Abort(error) => error,
-        TransactionError::Storage(error) => error.into(),
-    }
-}
-
-/// Reads a product inside a transaction.
-fn read(products: &TransactionalTree, name: &str) -> TxResult<Option<StockRecord>> {
-    match products.get(name.as_bytes())? {
-        Some(bytes) => decode(&bytes).map(Some).map_err(abort),
-        None => Ok(None),
-    }
-}
-
-/// Appends a movement to the journal inside a transaction. sled serializes transactions and its
-/// ids grow monotonically (across restarts too), so journal order is commit order.
-fn append(journal: &TransactionalTree, movement: &Movement) -> TxResult<()> {
-    let seq = journal
-        .generate_id()
-        .map_err(ConflictableTransactionError::Storage)?;
-    journal.insert(&u64_key(seq)[..], encode(movement))?;
-    Ok(())
-}
-
+#[cfg(test)]
+mod crash_tests;
 #[cfg(test)]
 mod tests;

@@ -185,8 +185,11 @@ async fn lookup_product(segment: &str, frontend: &Frontend) -> Result<Product> {
     if let Some(product) = frontend.cache.get(&name) {
         return Ok(product);
     }
+    // Taken before the read, so a fill that raced with an invalidation or an order is refused
+    // and the entry's time to live counts from when the catalog was asked.
+    let ticket = frontend.cache.ticket();
     let product = frontend.catalog.product(&name).await?;
-    frontend.cache.fill(&product);
+    frontend.cache.fill(&product, ticket);
     Ok(product)
 }
 
@@ -209,8 +212,9 @@ async fn place_order(headers: HeaderMap, body: Bytes, frontend: Arc<Frontend>) -
             "frontend {}: order {} placed: {} x {} ({})",
             frontend.id, placed.number, request.quantity, request.name, request.request_id
         );
-        // The catalog pushes an invalidation before it answers `buy`; dropping our copy too
-        // means even a lost push cannot make this client see the stock from before its order.
+        // The catalog pushes an invalidation before it answers `buy`; forgetting our copy (and
+        // refusing fills whose catalog read began before now) means even a lost push cannot
+        // make this client see the stock from before its order through this frontend.
         frontend.cache.forget(&request.name);
         Ok(OrderPlaced {
             order_number: placed.number,

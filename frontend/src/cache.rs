@@ -1,5 +1,5 @@
 //! The product cache: a quick_cache `sync::Cache` of product name → [`Product`] in front of the
-//! catalog, kept fresh by the catalog's invalidation pushes.
+//! catalog, kept fresh by the catalog's invalidation pushes and bounded by a time to live.
 //!
 //! quick_cache's replacement policy is **S3-FIFO, not strict LRU**: a new entry enters a small
 //! probationary FIFO and is promoted to the main FIFO only if it is read again before it leaves;
@@ -8,29 +8,72 @@
 //! evicted need not be the least recently used one. A capacity of 0 turns the cache off: every
 //! query goes to the catalog.
 //!
-//! Freshness: once an invalidation for `(name, version)` has arrived, no product with a version
-//! below `version` enters the cache. A fill that raced with an invalidation (fetched before it,
-//! inserted after it) is refused by comparing versions under one mutex that both fills and
-//! invalidations take; reads never take it.
+//! Freshness, three rules:
+//! - Once an invalidation for `(name, version)` has arrived, no product with a version below
+//!   `version` enters the cache. A fill that raced with an invalidation (fetched before it,
+//!   inserted after it) is refused by comparing versions under one mutex that both fills and
+//!   invalidations take; reads never take it.
+//! - After this frontend's own order, [`ProductCache::forget`] drops the toy and refuses every
+//!   fill whose catalog read began before the forget, so a read that raced with the order cannot
+//!   put the pre-order quantity back even if the catalog's push is lost.
+//! - **Staleness bound**: an entry is served for at most [`CACHE_TTL`] (2 s) after its catalog
+//!   read began. The catalog resends an invalidation until it is acknowledged, but a frontend
+//!   cut off from the catalog (or one whose pushes a catalog restart forgot) would otherwise
+//!   serve the old quantity until the toy changed again; with the time to live, a query never
+//!   answers a quantity older than 2 s, whatever was lost.
 
 use common::{Product, Version};
 use quick_cache::sync::Cache;
 use quick_cache::{DefaultHashBuilder, Lifecycle, UnitWeighter};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::metrics::{bump, Metrics};
 
-type Store = Cache<String, Product, UnitWeighter, DefaultHashBuilder, CountEvictions>;
+/// How long a cached product may be served, counted from the start of the catalog read it came
+/// from: the bound on how stale a query's answer can be when an invalidation never arrives.
+/// Short enough to bound staleness tightly, long enough that a popular toy is read from the
+/// catalog only once every 2 s per frontend.
+pub(crate) const CACHE_TTL: Duration = Duration::from_secs(2);
+
+type Store = Cache<String, Entry, UnitWeighter, DefaultHashBuilder, CountEvictions>;
+
+/// One cached product and when the catalog read it came from began.
+#[derive(Clone, Debug)]
+struct Entry {
+    product: Product,
+    read_at: Instant,
+}
+
+/// Taken by [`ProductCache::ticket`] just before a catalog read, handed to
+/// [`ProductCache::fill`] with its answer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FillTicket {
+    /// [`ProductCache::forgets`] when the read began.
+    generation: u64,
+    read_at: Instant,
+}
+
+/// What a fill of one name must clear.
+#[derive(Debug, Default)]
+struct Floor {
+    /// Highest version invalidated.
+    version: Version,
+    /// Fills with a ticket generation below this began before this frontend's last order of the
+    /// toy, and are refused.
+    forgotten: u64,
+}
 
 /// quick_cache lifecycle hook that counts evictions (replacing a key's value is not one).
 #[derive(Clone)]
 struct CountEvictions(Arc<Metrics>);
 
-impl Lifecycle<String, Product> for CountEvictions {
+impl Lifecycle<String, Entry> for CountEvictions {
     type RequestState = ();
 
-    fn on_evict(&self, _state: &mut (), _key: String, _value: Product) {
+    fn on_evict(&self, _state: &mut (), _key: String, _value: Entry) {
         bump(&self.0.cache_evictions);
     }
 }
@@ -40,17 +83,21 @@ impl Lifecycle<String, Product> for CountEvictions {
 /// Invariants:
 /// - A cached product's version is at least the highest version invalidated for its name.
 /// - A fill never replaces a cached product with an older version of it.
+/// - A fill whose catalog read began before a [`Self::forget`] of its name is refused.
+/// - A product is served only within [`CACHE_TTL`] of the start of the read it came from.
 pub(crate) struct ProductCache {
     /// `None` when the capacity is 0.
     store: Option<Store>,
-    /// Highest version invalidated per name. Fills and invalidations hold this lock while they
-    /// touch `store`, which is what makes the version check and the insert one step.
-    invalidated: Mutex<HashMap<String, Version>>,
+    /// Per name, what a fill must clear. Fills, invalidations and forgets hold this lock while
+    /// they touch `store`, which is what makes the check and the insert one step.
+    floors: Mutex<HashMap<String, Floor>>,
+    /// How many forgets there have been; a [`FillTicket`] records it.
+    forgets: AtomicU64,
     metrics: Arc<Metrics>,
 }
 
 impl ProductCache {
-    /// A cache of up to `capacity` products; 0 means no caching at all.
+    /// A cache of up to `capacity` products, each served for [`CACHE_TTL`]; 0 means no caching.
     pub(crate) fn new(capacity: usize, metrics: Arc<Metrics>) -> ProductCache {
         let store = (capacity > 0).then(|| {
             Cache::with(
@@ -63,14 +110,30 @@ impl ProductCache {
         });
         ProductCache {
             store,
-            invalidated: Mutex::default(),
+            floors: Mutex::default(),
+            forgets: AtomicU64::new(0),
             metrics,
         }
     }
 
-    /// The cached product, counting a hit or a miss. Lock-free with respect to fills.
+    /// The cached product, counting a hit or a miss (an expired entry is a miss). Lock-free with
+    /// respect to fills.
     pub(crate) fn get(&self, name: &str) -> Option<Product> {
-        let found = self.store.as_ref().and_then(|store| store.get(name));
+        self.get_at(name, Instant::now())
+    }
+
+    /// [`Self::get`] as of `now`.
+    fn get_at(&self, name: &str, now: Instant) -> Option<Product> {
+        let found = self.store.as_ref().and_then(|store| {
+            let entry = store.get(name)?;
+            if now.saturating_duration_since(entry.read_at) < CACHE_TTL {
+                return Some(entry.product);
+            }
+            // Expired: drop it (only it, not a fresher copy filled meanwhile). No lock needed:
+            // removing never lets a stale copy in.
+            store.remove_if(name, |e| e.read_at == entry.read_at);
+            None
+        });
         bump(if found.is_some() {
             &self.metrics.cache_hits
         } else {
@@ -79,49 +142,77 @@ impl ProductCache {
         found
     }
 
-    /// Caches a product just read from the catalog, unless an invalidation (or a newer cached
-    /// copy) already made it stale. Returns whether it was cached.
-    pub(crate) fn fill(&self, product: &Product) -> bool {
+    /// To take just before reading a product from the catalog; pass it to [`Self::fill`].
+    pub(crate) fn ticket(&self) -> FillTicket {
+        FillTicket {
+            // SeqCst, paired with `forget`: a read that begins after a forget sees its count.
+            generation: self.forgets.load(Ordering::SeqCst),
+            read_at: Instant::now(),
+        }
+    }
+
+    /// Caches a product read from the catalog under `ticket`, unless an invalidation, a newer
+    /// cached copy, or this frontend's own order since the read began made it stale. Returns
+    /// whether it was cached.
+    pub(crate) fn fill(&self, product: &Product, ticket: FillTicket) -> bool {
         let Some(store) = &self.store else {
             return false;
         };
-        let invalidated = self.lock();
-        let floor = invalidated.get(&product.name).copied().unwrap_or(0);
+        let floors = self.lock();
+        let floor = floors.get(&product.name);
+        let below_floor = floor.is_some_and(|f| product.version < f.version);
+        let raced_with_order = floor.is_some_and(|f| ticket.generation < f.forgotten);
         let newer_cached = store
             .peek(product.name.as_str())
-            .is_some_and(|p| p.version > product.version);
-        if product.version < floor || newer_cached {
+            .is_some_and(|e| e.product.version > product.version);
+        if below_floor || raced_with_order || newer_cached {
             log::debug!(
-                "cache: not caching {} at version {} (invalidated up to {floor})",
+                "cache: not caching {} at version {} (floor {:?}, ticket {})",
                 product.name,
-                product.version
+                product.version,
+                floor,
+                ticket.generation
             );
             bump(&self.metrics.cache_stale_fills);
             return false;
         }
-        store.insert(product.name.clone(), product.clone());
+        let entry = Entry {
+            product: product.clone(),
+            read_at: ticket.read_at,
+        };
+        store.insert(product.name.clone(), entry);
         true
     }
 
     /// Applies an invalidation: versions of `name` below `version` are stale from now on.
     pub(crate) fn invalidate(&self, name: &str, version: Version) {
         bump(&self.metrics.cache_invalidations);
-        let mut invalidated = self.lock();
-        let floor = invalidated.entry(name.to_string()).or_insert(version);
-        *floor = (*floor).max(version);
+        let mut floors = self.lock();
+        let floor = floors.entry(name.to_string()).or_default();
+        floor.version = floor.version.max(version);
         if let Some(store) = &self.store {
             // A cached copy at or above `version` is already the changed product: keep it.
-            store.remove_if(name, |p| p.version < version);
+            store.remove_if(name, |e| e.product.version < version);
         }
     }
 
-    /// Drops the cached copy of `name` without recording a version, after this frontend's own
-    /// order changed its stock: a backstop in case the catalog's push is lost.
+    /// After this frontend's own order of `name` was acknowledged: drops the cached copy and
+    /// raises the floor so that no fill whose catalog read began before now gets in. A backstop
+    /// for a lost push: the order's buy was done before the acknowledgement, so only a read begun
+    /// later is sure to see it.
+    ///
+    /// Why not a version floor: the order's answer does not carry the catalog's new version,
+    /// and the cached version + 1 would refuse fills of the current version when the copy was
+    /// already the post-order one, turning the cache off for that toy until it changes again.
     pub(crate) fn forget(&self, name: &str) {
-        if let Some(store) = &self.store {
-            let _guard = self.lock();
-            store.remove(name);
-        }
+        let Some(store) = &self.store else {
+            return;
+        };
+        let mut floors = self.lock();
+        // Under the lock, so a fill that checks after this sees the new floor.
+        let now = self.forgets.fetch_add(1, Ordering::SeqCst) + 1;
+        floors.entry(name.to_string()).or_default().forgotten = now;
+        store.remove(name);
     }
 
     /// The cached names, sorted.
@@ -140,91 +231,11 @@ impl ProductCache {
         self.store.as_ref().map_or(0, |store| store.len())
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Version>> {
-        // The map only ever holds whole versions, so a panic elsewhere cannot leave it torn.
-        self.invalidated.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Floor>> {
+        // The map only ever holds whole values, so a panic elsewhere cannot leave it torn.
+        self.floors.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::Ordering;
-
-    fn product(name: &str, quantity: u32, version: Version) -> Product {
-        Product {
-            name: name.into(),
-            price_cents: 2599,
-            quantity,
-            version,
-        }
-    }
-
-    fn cache(capacity: usize) -> (ProductCache, Arc<Metrics>) {
-        let metrics = Arc::new(Metrics::default());
-        (ProductCache::new(capacity, Arc::clone(&metrics)), metrics)
-    }
-
-    #[test]
-    fn hit_after_fill_and_miss_after_invalidation() {
-        let (cache, metrics) = cache(8);
-        assert_eq!(cache.get("Tux"), None);
-        assert!(cache.fill(&product("Tux", 100, 1)));
-        assert_eq!(cache.get("Tux"), Some(product("Tux", 100, 1)));
-        cache.invalidate("Tux", 2);
-        assert_eq!(cache.get("Tux"), None);
-        assert_eq!(metrics.cache_hits.load(Ordering::Relaxed), 1);
-        assert_eq!(metrics.cache_misses.load(Ordering::Relaxed), 2);
-        assert_eq!(metrics.cache_invalidations.load(Ordering::Relaxed), 1);
-    }
-
-    /// The race the freshness rule is about: a query reads version 1 from the catalog, an order
-    /// changes the product to version 2 and its invalidation arrives, then the query's fill comes.
-    #[test]
-    fn fill_that_raced_with_an_invalidation_is_refused() {
-        let (cache, metrics) = cache(8);
-        let fetched_before = product("Tux", 100, 1);
-        cache.invalidate("Tux", 2);
-        assert!(!cache.fill(&fetched_before), "stale fill must not enter");
-        assert_eq!(cache.get("Tux"), None);
-        assert_eq!(metrics.cache_stale_fills.load(Ordering::Relaxed), 1);
-        // An older invalidation arriving late does not lower the floor.
-        cache.invalidate("Tux", 1);
-        assert!(!cache.fill(&fetched_before));
-        // The changed product itself may be cached.
-        assert!(cache.fill(&product("Tux", 99, 2)));
-        assert_eq!(cache.get("Tux").map(|p| p.quantity), Some(99));
-        // A late invalidation of an older version keeps the newer cached copy.
-        cache.invalidate("Tux", 2);
-        assert_eq!(cache.get("Tux").map(|p| p.version), Some(2));
-    }
-
-    #[test]
-    fn fill_never_replaces_a_newer_copy() {
-        let (cache, _) = cache(8);
-        assert!(cache.fill(&product("Tux", 98, 3)));
-        assert!(!cache.fill(&product("Tux", 100, 1)));
-        assert_eq!(cache.get("Tux").map(|p| p.version), Some(3));
-    }
-
-    #[test]
-    fn capacity_zero_caches_nothing() {
-        let (cache, metrics) = cache(0);
-        assert!(!cache.fill(&product("Tux", 100, 1)));
-        assert_eq!(cache.get("Tux"), None);
-        assert!(cache.keys().is_empty());
-        assert_eq!(metrics.cache_misses.load(Ordering::Relaxed), 1);
-    }
-
-    #[test]
-    fn evicts_beyond_capacity_and_lists_sorted_keys() {
-        let (cache, metrics) = cache(2);
-        for (i, name) in ["c", "a", "b", "d"].iter().enumerate() {
-            cache.fill(&product(name, 1, i as Version));
-        }
-        assert!(cache.len() <= 2, "len {}", cache.len());
-        assert!(metrics.cache_evictions.load(Ordering::Relaxed) >= 2);
-        let keys = cache.keys();
-        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
-    }
-}
+mod tests;

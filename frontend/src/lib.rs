@@ -5,7 +5,9 @@
 //!
 //! Invariants kept here:
 //! - Freshness: once the catalog's invalidation for `(name, version)` has arrived, no product
-//!   older than `version` is served from or put into the cache (`cache.rs`).
+//!   older than `version` is served from or put into the cache; after this frontend's own order
+//!   of a toy, no fill whose catalog read began before it gets in; and whatever was lost, a
+//!   cached product is served for at most `CACHE_TTL` (2 s) after its catalog read (`cache.rs`).
 //! - A non-deterministic failure (not leader, stale epoch, unreachable, storage) never reaches the
 //!   client while retries last; only a deterministic answer (not found, out of stock, bad
 //!   request) or the final 503 does. Every retry of an order resends the same request id, so it

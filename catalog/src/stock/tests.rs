@@ -1,5 +1,5 @@
 use super::*;
-use common::RequestId;
+use common::{RequestId, MAX_ORDER_QUANTITY};
 
 const PRODUCTS: &str = r#"[
     {"name": "Tux", "price": 25.99, "quantity": 3},
@@ -30,8 +30,8 @@ fn buy(id: &str, name: &str, quantity: u32) -> BuyRequest {
 }
 
 /// The first start loads every toy at version 1 with exact cents and one Initial movement each.
-#[test]
-fn first_start_loads_products_file() {
+#[tokio::test]
+async fn first_start_loads_products_file() {
     let (_dir, store) = store();
     let tux = Product {
         name: "Tux".into(),
@@ -39,14 +39,23 @@ fn first_start_loads_products_file() {
         quantity: 3,
         version: 1,
     };
-    assert_eq!(store.get("Tux"), Ok(tux));
-    assert_eq!(store.get("Fox").map(|p| p.price_cents), Ok(1500));
-    assert_eq!(store.get("Rubik's Cube").map(|p| p.price_cents), Ok(1250));
+    assert_eq!(store.get("Tux").await, Ok(tux));
+    assert_eq!(store.get("Fox").await.map(|p| p.price_cents), Ok(1500));
     assert_eq!(
-        store.get("Lego"),
+        store.get("Rubik's Cube").await.map(|p| p.price_cents),
+        Ok(1250)
+    );
+    assert_eq!(
+        store.get("Lego").await,
         Err(Error::NotFound("product not found".into()))
     );
-    let names: Vec<_> = store.list().unwrap().into_iter().map(|p| p.name).collect();
+    let names: Vec<_> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     assert_eq!(names, ["Fox", "Rubik's Cube", "Tux"]);
     let journal = store.journal().unwrap();
     assert_eq!(journal.len(), 3);
@@ -60,21 +69,28 @@ fn first_start_loads_products_file() {
 }
 
 /// The repository's own data/products.json loads, with exact cents for every price.
-#[test]
-fn shipped_products_file_loads() {
+#[tokio::test]
+async fn shipped_products_file_loads() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/products.json");
     let dir = tempfile::tempdir().unwrap();
     let store = StockStore::open(&dir.path().join("catalog"), &file).unwrap();
-    assert!(store.list().unwrap().iter().all(|p| p.version == 1));
+    assert!(store.list().await.unwrap().iter().all(|p| p.version == 1));
     for (name, cents) in [
         ("Tux", 2599),
         ("Whale", 3450),
         ("Fox", 1500),
         ("Yo-yo", 350),
     ] {
-        assert_eq!(store.get(name).map(|p| p.price_cents), Ok(cents), "{name}");
+        assert_eq!(
+            store.get(name).await.map(|p| p.price_cents),
+            Ok(cents),
+            "{name}"
+        );
     }
-    assert_eq!(store.get("Rubik's Cube").map(|p| p.price_cents), Ok(1249));
+    assert_eq!(
+        store.get("Rubik's Cube").await.map(|p| p.price_cents),
+        Ok(1249)
+    );
 }
 
 /// A restart keeps the stock it had and does not read the products file again.
@@ -91,7 +107,7 @@ async fn restart_keeps_stock_and_ignores_the_file() {
     std::fs::write(&file, "not json").unwrap();
     let store = StockStore::open(&path, &file).unwrap();
     assert_eq!(
-        store.get("Tux").map(|p| (p.quantity, p.version)),
+        store.get("Tux").await.map(|p| (p.quantity, p.version)),
         Ok((1, 2))
     );
     assert_eq!(store.journal().unwrap().len(), 4);
@@ -185,7 +201,7 @@ async fn buy_within_and_beyond_stock() {
         Err(Error::NotFound("product not found".into()))
     );
     assert_eq!(
-        store.get("Tux").map(|p| (p.quantity, p.version)),
+        store.get("Tux").await.map(|p| (p.quantity, p.version)),
         Ok((0, 3))
     );
     let journal = store.journal().unwrap();
@@ -239,7 +255,7 @@ async fn same_request_id_takes_stock_once() {
     );
     store.buy(&buy("k-2", "Tux", 1)).await.unwrap();
     assert_eq!(store.buy(&buy("k-1", "Tux", 1)).await, first);
-    assert_eq!(store.get("Tux").map(|p| p.quantity), Ok(1));
+    assert_eq!(store.get("Tux").await.map(|p| p.quantity), Ok(1));
     // A refusal is an outcome too: it stays refused even once stock is back.
     assert_eq!(
         store.buy(&buy("k-3", "Tux", 5)).await,
@@ -251,7 +267,7 @@ async fn same_request_id_takes_stock_once() {
         store.buy(&buy("k-3", "Tux", 5)).await,
         Err(Error::OutOfStock)
     );
-    assert_eq!(store.get("Tux").map(|p| p.quantity), Ok(3));
+    assert_eq!(store.get("Tux").await.map(|p| p.quantity), Ok(3));
 }
 
 /// Concurrent buys of the last units never oversell, and each request is answered once.
@@ -273,7 +289,7 @@ async fn concurrent_buys_never_oversell() {
     }
     assert_eq!(bought, 14, "100 units / 7 per order");
     assert_eq!(
-        store.get("Fox").map(|p| (p.quantity, p.version)),
+        store.get("Fox").await.map(|p| (p.quantity, p.version)),
         Ok((2, 15))
     );
 }
@@ -293,7 +309,7 @@ async fn restock_refills_sold_out_toys() {
         .collect();
     assert_eq!(summary, [("Rubik's Cube", 1, 3), ("Tux", 3, 3)]);
     assert_eq!(
-        store.get("Fox").map(|p| (p.quantity, p.version)),
+        store.get("Fox").await.map(|p| (p.quantity, p.version)),
         Ok((99, 2))
     );
     let last = store.journal().unwrap().pop().unwrap().1;
@@ -310,7 +326,7 @@ async fn restock_refills_sold_out_toys() {
 #[tokio::test]
 async fn a_batch_takes_stock_in_order_and_refuses_each_request_alone() {
     let (_dir, store) = store();
-    let before = store.get("Fox").unwrap().quantity;
+    let before = store.get("Fox").await.unwrap().quantity;
     let batch = [
         buy("b1", "Fox", 40),
         buy("b2", "Fox", 40),
@@ -338,5 +354,5 @@ async fn a_batch_takes_stock_in_order_and_refuses_each_request_alone() {
         "a repeat gets the first outcome"
     );
     assert!(matches!(remaining[5], Err(Error::NotFound(_))));
-    assert_eq!(store.get("Fox").unwrap().quantity, before - 80);
+    assert_eq!(store.get("Fox").await.unwrap().quantity, before - 80);
 }
