@@ -38,6 +38,15 @@ pub struct DrillArgs {
     /// frontend or catalog is down are reported apart: only replica crashes are meant to be invisible.
     #[arg(long, value_delimiter = ',', default_value = "replicas")]
     targets: Vec<Target>,
+    /// Frontends of the drill's own cluster. The sessions are spread over them round-robin and
+    /// each acknowledged order is read back through another frontend than the one that placed
+    /// it; with `frontend` among the targets, any of them may be killed. With --attach, every
+    /// frontend of the cluster file is used.
+    #[arg(long, default_value_t = 1, conflicts_with = "attach")]
+    frontends: usize,
+    /// Order replicas of the drill's own cluster: 3 (survives one crash) or 5 (two).
+    #[arg(long, default_value_t = 3, value_parser = parse_replicas, conflicts_with = "attach")]
+    replicas: usize,
     /// Run load and checks against a store already running from this cluster file, killing
     /// nothing (kill its services yourself meanwhile, e.g. `kill -9` or `systemctl kill`).
     #[arg(long)]
@@ -51,6 +60,14 @@ pub struct DrillArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+/// `--replicas`: 3 or 5, the sizes whose majority survives one or two crashes.
+fn parse_replicas(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n @ (3 | 5)) => Ok(n),
+        _ => Err(format!("{text:?}: the drill runs 3 or 5 replicas")),
+    }
 }
 
 /// Runs the drill; an `Err` only for a drill that could not run. A drill that ran and failed a
@@ -72,6 +89,8 @@ pub async fn run(args: DrillArgs) -> Result<(), String> {
         down_for: args.down_for,
         leader_bias: args.leader_bias,
         targets: args.targets,
+        frontends: args.frontends,
+        replicas: args.replicas,
         attach: args.attach,
         data_root: args.data_root,
         products: args.products,

@@ -29,6 +29,12 @@ pub async fn run(config_path: &Path, config: ClusterConfig) -> Result<(), String
             replica.id, replica.internal
         );
     }
+    for (frontend, url) in config.frontends.iter().zip(cluster.frontend_urls()) {
+        println!(
+            "frontend {} public: {url} (internal http://{})",
+            frontend.id, frontend.internal
+        );
+    }
     match cluster.wait_orders_served(READY_WAIT).await {
         Ok(()) => println!(
             "toy store up: try  curl {}/products/Tux",

@@ -2,12 +2,13 @@
 //! existing cluster file), each service a child process that can be killed (SIGKILL), stopped
 //! (SIGTERM) and restarted by its pid. Used by `toystore up`, the drill, the evaluation and the
 //! integration tests, so all of them start and break the store the same way. Every process it
-//! started is killed when it is dropped.
+//! started is killed when it is dropped. What the running services answer (readiness, health,
+//! logs, the leader and its epoch) is asked in `health.rs`.
 
-use common::config::LocalPorts;
-use common::http::Peer;
-use common::wire::{Health, LogPage, MAX_LOG_PAGE, TOKEN_HEADER};
-use common::{ClusterConfig, FrontendId, OrderEntry, ReplicaId};
+mod health;
+
+use common::config::{FrontendPorts, LocalPorts};
+use common::{ClusterConfig, FrontendId, ReplicaId};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::TcpListener;
@@ -42,21 +43,26 @@ pub enum Output {
     Files,
 }
 
-/// Time one page of a replica's log may take to read (10,000 entries in a debug build).
-const LOG_PAGE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Knobs for a cluster made by [`LocalCluster::create`].
 #[derive(Clone, Debug)]
 pub struct ClusterOptions {
+    /// Frontends (ids 1..=N), at least 1. Each gets its own pair of ports; all share the
+    /// replicas, so with several of them their elections meet.
+    pub frontends: usize,
+    /// Order replicas (ids 1..=N), at least 1; 3 or 5 so that a majority survives 1 or 2 crashes.
     pub replicas: usize,
+    /// Product-cache capacity of every frontend; 0 turns caching off.
     pub cache_size: usize,
+    /// The catalog's restock period.
     pub restock_period_ms: u64,
+    /// The cluster token every internal request carries.
     pub token: String,
 }
 
 impl Default for ClusterOptions {
     fn default() -> Self {
         ClusterOptions {
+            frontends: 1,
             replicas: 3,
             cache_size: common::config::DEFAULT_CACHE_SIZE,
             restock_period_ms: common::config::DEFAULT_RESTOCK_PERIOD_MS,
@@ -95,13 +101,20 @@ impl LocalCluster {
     /// `None`), with its cluster file written there. Starts nothing.
     ///
     /// # Errors
-    /// No free ports, or the directory or file cannot be written.
+    /// No frontend or no replica asked for, no free ports, or the directory or file cannot be
+    /// written.
     pub fn create(
         exe: &Path,
         data_root: Option<&Path>,
         products: &Path,
         options: &ClusterOptions,
     ) -> Result<LocalCluster, String> {
+        if options.frontends == 0 || options.replicas == 0 {
+            return Err(format!(
+                "a cluster needs at least one frontend and one replica, not {} and {}",
+                options.frontends, options.replicas
+            ));
+        }
         let (root, temp) = match data_root {
             Some(root) => (root.to_path_buf(), None),
             None => {
@@ -114,17 +127,27 @@ impl LocalCluster {
         };
         std::fs::create_dir_all(&root)
             .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
-        let ports = free_ports(3 + options.replicas).map_err(|e| format!("no free ports: {e}"))?;
+        // Catalog first, then a public and an internal port per frontend, then the replicas.
+        let frontend_ports = 2 * options.frontends;
+        let ports = free_ports(1 + frontend_ports + options.replicas)
+            .map_err(|e| format!("no free ports: {e}"))?;
         let ports = LocalPorts {
-            frontend_public: ports[0],
-            frontend_internal: ports[1],
-            catalog: ports[2],
-            replicas: ports[3..].to_vec(),
+            catalog: ports[0],
+            frontends: ports[1..=frontend_ports]
+                .chunks(2)
+                .map(|pair| FrontendPorts {
+                    public: pair[0],
+                    internal: pair[1],
+                })
+                .collect(),
+            replicas: ports[1 + frontend_ports..].to_vec(),
         };
         let products = std::path::absolute(products)
             .map_err(|e| format!("bad products path {}: {e}", products.display()))?;
         let mut config = ClusterConfig::local(root.join("state"), products, &options.token, &ports);
-        config.frontends[0].cache_size = options.cache_size;
+        for frontend in &mut config.frontends {
+            frontend.cache_size = options.cache_size;
+        }
         config.catalog.restock_period_ms = options.restock_period_ms;
         let config_path = root.join("cluster.toml");
         std::fs::write(&config_path, config.to_toml())
@@ -166,9 +189,19 @@ impl LocalCluster {
         all
     }
 
-    /// The public URL of the first frontend.
+    /// The public URL of the first frontend (the one clients of a one-frontend store use).
     pub fn frontend_url(&self) -> String {
         format!("http://{}", self.config.frontends[0].public)
+    }
+
+    /// The public URL of every frontend, in the cluster file's order (the first is
+    /// [`Self::frontend_url`]).
+    pub fn frontend_urls(&self) -> Vec<String> {
+        self.config
+            .frontends
+            .iter()
+            .map(|f| format!("http://{}", f.public))
+            .collect()
     }
 
     /// Where a service's captured stderr goes with [`Output::Files`].
@@ -328,7 +361,7 @@ impl LocalCluster {
         exited
     }
 
-    /// Starts every service and waits until each is ready and the frontend serves orders.
+    /// Starts every service and waits until each is ready and every frontend serves orders.
     ///
     /// # Errors
     /// A service that cannot start or is not ready within `timeout`.
@@ -350,113 +383,6 @@ impl LocalCluster {
             }
         }
         self.wait_orders_served(timeout).await
-    }
-
-    /// Health of a replica through its internal API, `None` when it does not answer.
-    pub async fn replica_health(&self, id: ReplicaId) -> Option<Health> {
-        let addr = self.config.replica(id).ok()?.internal;
-        self.internal_get_json(&format!("http://{addr}/internal/health"))
-            .await
-    }
-
-    /// A replica's whole log, read page by page through its internal range scan, and the last
-    /// (empty) page, which carries the replica's epoch, log epoch and commit index.
-    ///
-    /// # Errors
-    /// The replica cannot be reached, or answers with an error.
-    pub async fn replica_log(&self, id: ReplicaId) -> Result<(LogPage, Vec<OrderEntry>), String> {
-        let addr = self.config.replica(id)?.internal;
-        let peer = Peer::new(self.http.clone(), addr, &self.config.token);
-        let mut entries = Vec::new();
-        loop {
-            let path = format!("/internal/log?from={}&limit={MAX_LOG_PAGE}", entries.len());
-            let page: LogPage = peer
-                .get(&path, LOG_PAGE_TIMEOUT)
-                .await
-                .map_err(|e| format!("cannot read replica {id}'s log: {e}"))?;
-            if page.entries.is_empty() {
-                return Ok((page, entries));
-            }
-            entries.extend(page.entries);
-        }
-    }
-
-    async fn internal_get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Option<T> {
-        let response = self
-            .http
-            .get(url)
-            .header(TOKEN_HEADER, &self.config.token)
-            .timeout(Duration::from_secs(1))
-            .send()
-            .await
-            .ok()?;
-        if !response.status().is_success() {
-            return None;
-        }
-        response.json().await.ok()
-    }
-
-    /// Whether a service answers as ready right now.
-    pub async fn is_ready(&self, service: Service) -> bool {
-        match service {
-            Service::Catalog => {
-                let url = format!("http://{}/internal/health", self.config.catalog.internal);
-                self.internal_get_json::<serde_json::Value>(&url)
-                    .await
-                    .is_some()
-            }
-            Service::Replica(id) => self.replica_health(id).await.is_some_and(|h| h.ready),
-            Service::Frontend(id) => match self.config.frontend(id) {
-                Ok(f) => {
-                    let url = format!("http://{}/health", f.public);
-                    let answer = self
-                        .http
-                        .get(url)
-                        .timeout(Duration::from_secs(1))
-                        .send()
-                        .await;
-                    matches!(answer, Ok(r) if r.status().is_success())
-                }
-                Err(_) => false,
-            },
-        }
-    }
-
-    /// Waits until `service` is ready.
-    ///
-    /// # Errors
-    /// Not ready within `timeout`, or the process exited meanwhile.
-    pub async fn wait_ready(&self, service: Service, timeout: Duration) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
-        while !self.is_ready(service).await {
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "{service} not ready within {timeout:?}{}",
-                    self.log_hint(service)
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
-    }
-
-    /// Waits until the frontend has an order leader: an unknown order answers 404, not 503.
-    ///
-    /// # Errors
-    /// Not within `timeout`.
-    pub async fn wait_orders_served(&self, timeout: Duration) -> Result<(), String> {
-        let url = format!("{}/orders/{}", self.frontend_url(), u64::MAX);
-        let deadline = Instant::now() + timeout;
-        loop {
-            let answer = self.http.get(&url).timeout(timeout).send().await;
-            if matches!(answer, Ok(r) if r.status().as_u16() == 404) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                return Err(format!("the frontend serves no orders within {timeout:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 
     fn log_hint(&self, service: Service) -> String {

@@ -166,8 +166,9 @@ impl ClusterConfig {
         self.data_root.join(format!("frontend-{id}"))
     }
 
-    /// A cluster of one catalog, `replicas` order replicas and one frontend, with the given
-    /// addresses. Used by tests and tools; `up` reads a file instead.
+    /// A cluster of one catalog, one order replica per port of `ports.replicas` (ids 1, 2, ...)
+    /// and one frontend per entry of `ports.frontends` (ids 1, 2, ...), all on loopback. Used by
+    /// tests and tools; `up` reads a file instead.
     pub fn local(
         data_root: PathBuf,
         products: PathBuf,
@@ -184,12 +185,17 @@ impl ClusterConfig {
                 internal: at(ports.catalog),
                 restock_period_ms: DEFAULT_RESTOCK_PERIOD_MS,
             },
-            frontends: vec![FrontendConfig {
-                id: 1,
-                public: at(ports.frontend_public),
-                internal: at(ports.frontend_internal),
-                cache_size: DEFAULT_CACHE_SIZE,
-            }],
+            frontends: ports
+                .frontends
+                .iter()
+                .zip(1..)
+                .map(|(f, id)| FrontendConfig {
+                    id,
+                    public: at(f.public),
+                    internal: at(f.internal),
+                    cache_size: DEFAULT_CACHE_SIZE,
+                })
+                .collect(),
             replicas: ports
                 .replicas
                 .iter()
@@ -206,10 +212,21 @@ impl ClusterConfig {
 /// Loopback ports for [`ClusterConfig::local`].
 #[derive(Clone, Debug)]
 pub struct LocalPorts {
-    pub frontend_public: u16,
-    pub frontend_internal: u16,
+    /// One pair per frontend, in id order from 1.
+    pub frontends: Vec<FrontendPorts>,
+    /// The catalog's internal port.
     pub catalog: u16,
+    /// One internal port per order replica, in id order from 1.
     pub replicas: Vec<u16>,
+}
+
+/// The two loopback ports of one frontend in [`LocalPorts`].
+#[derive(Clone, Copy, Debug)]
+pub struct FrontendPorts {
+    /// Public REST port.
+    pub public: u16,
+    /// Internal port (invalidations from the catalog).
+    pub internal: u16,
 }
 
 #[cfg(test)]
@@ -220,8 +237,16 @@ mod tests {
     fn loads_relative_paths_and_refuses_duplicates() {
         let dir = tempfile::tempdir().unwrap();
         let ports = LocalPorts {
-            frontend_public: 8080,
-            frontend_internal: 8081,
+            frontends: vec![
+                FrontendPorts {
+                    public: 8080,
+                    internal: 8081,
+                },
+                FrontendPorts {
+                    public: 8090,
+                    internal: 8091,
+                },
+            ],
             catalog: 8082,
             replicas: vec![8083, 8084, 8085],
         };
@@ -232,6 +257,9 @@ mod tests {
         assert_eq!(loaded.data_root, dir.path().join("state"));
         assert_eq!(loaded.replica_dir(2), dir.path().join("state/order-2"));
         assert_eq!(loaded.majority(), 2);
+        let ids: Vec<_> = loaded.frontends.iter().map(|f| f.id).collect();
+        assert_eq!(ids, [1, 2]);
+        assert_eq!(loaded.frontend(2).unwrap().public.port(), 8090);
 
         let mut dup = config.clone();
         dup.replicas[1].id = 1;

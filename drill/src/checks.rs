@@ -25,7 +25,9 @@ pub struct Outage {
 /// request sent just before it came back may fail just after).
 pub const OUTAGE_GRACE: Duration = Duration::from_secs(2);
 
-pub fn acked_orders_read_back(verification: &Verification) -> CheckResult {
+/// Every acknowledged order read back as acknowledged; with `frontends` above 1 each was read
+/// through another frontend than the one that acknowledged it.
+pub fn acked_orders_read_back(verification: &Verification, frontends: usize) -> CheckResult {
     let mut violations: Vec<String> = verification
         .mismatches
         .iter()
@@ -42,6 +44,11 @@ pub fn acked_orders_read_back(verification: &Verification) -> CheckResult {
         "orders read back".to_string(),
         verification.checked.to_string(),
     );
+    let through = match frontends {
+        1 => "the frontend that placed them".to_string(),
+        n => format!("another of {n} frontends than the one that placed them"),
+    };
+    figures.insert("read through".to_string(), through);
     CheckResult {
         name: ACKED_ORDERS_READ_BACK,
         passed: violations.is_empty(),

@@ -18,6 +18,6 @@ mod run;
 mod schedule;
 
 pub use duration::parse_duration;
-pub use report::{DrillReport, KillEvent};
+pub use report::{DrillReport, EpochGrowth, KillEvent};
 pub use run::{run, DrillOptions};
 pub use schedule::{Schedule, Target};

@@ -1,5 +1,6 @@
 //! What a drill did and found, printed for people (PASS/FAIL lines with figures) and as JSON.
 
+use common::Epoch;
 use inspect::checks::CheckResult;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -17,12 +18,47 @@ pub struct KillEvent {
     pub ready_again_at: Option<f64>,
 }
 
+/// The order replicas' epoch over a drill: the highest any replica reported when the load
+/// started and once the replicas converged at the end. Every election takes at least one epoch,
+/// so the growth counts elections: about one per leader kill when elections are quiet, many
+/// more when frontends fight over the leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct EpochGrowth {
+    /// Highest epoch when the load started (`None`: no replica answered).
+    pub at_start: Option<Epoch>,
+    /// Highest epoch at the end, after convergence.
+    pub at_end: Option<Epoch>,
+    /// `at_end - at_start`, when both are known.
+    pub grew_by: Option<u64>,
+}
+
+impl EpochGrowth {
+    /// The growth between two readings of the highest epoch.
+    pub fn new(at_start: Option<Epoch>, at_end: Option<Epoch>) -> EpochGrowth {
+        let grew_by = match (at_start, at_end) {
+            (Some(start), Some(end)) => Some(end.saturating_sub(start)),
+            _ => None,
+        };
+        EpochGrowth {
+            at_start,
+            at_end,
+            grew_by,
+        }
+    }
+}
+
 /// The whole outcome of a drill.
 #[derive(Clone, Debug, Serialize)]
 pub struct DrillReport {
     pub seed: u64,
     /// Seconds of load and kills.
     pub duration: f64,
+    /// Frontends the load was spread over, and order replicas.
+    pub frontends: usize,
+    /// See `frontends`.
+    pub replicas: usize,
+    /// The epoch reached, and how much elections moved it during the drill.
+    pub epochs: EpochGrowth,
     pub kills: Vec<KillEvent>,
     /// Client requests sent (queries and buys, retries included) and orders acknowledged.
     pub requests: usize,
@@ -42,13 +78,23 @@ impl DrillReport {
         let mut out = String::new();
         let leader_kills = self.kills.iter().filter(|k| k.was_leader).count();
         out.push_str(&format!(
-            "drill: seed {}, {:.0} s, {} kills ({} of the leader), {} requests, {} orders acknowledged\n",
+            "drill: seed {}, {:.0} s, {} frontends, {} replicas, {} kills ({} of the leader), {} requests, {} orders acknowledged\n",
             self.seed,
             self.duration,
+            self.frontends,
+            self.replicas,
             self.kills.len(),
             leader_kills,
             self.requests,
             self.orders_acknowledged
+        ));
+        let shown = |e: Option<u64>| e.map_or("unknown".to_string(), |e| e.to_string());
+        out.push_str(&format!(
+            "epoch {} at the end, {} at the start: grew by {} ({} leader kills)\n",
+            shown(self.epochs.at_end),
+            shown(self.epochs.at_start),
+            shown(self.epochs.grew_by),
+            leader_kills
         ));
         let errors: Vec<String> = self
             .errors

@@ -2,9 +2,9 @@
 //! services on the schedule, then restart everything, wait for the replicas to converge, verify
 //! every acknowledged order, stop the cluster and check its data directories.
 
-use client::load::{run_load, verify, LoadConfig, LoadProgress};
+use client::load::{run_load_spread, verify_across, LoadConfig, LoadProgress};
 use client::{ClusterOptions, LocalCluster, Service, StoreClient};
-use common::{ReplicaId, Shutdown};
+use common::Shutdown;
 use indicatif::{ProgressBar, ProgressStyle};
 use inspect::checks::{self, CheckResult};
 use inspect::ReplicaSnapshot;
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::checks::{acked_orders_read_back, classify_errors, no_service_panicked, Outage};
-use crate::report::{DrillReport, KillEvent};
+use crate::report::{DrillReport, EpochGrowth, KillEvent};
 use crate::schedule::{Schedule, Target};
 
 /// How long a restarted service may take to be ready, and the replicas to converge.
@@ -35,6 +35,11 @@ pub struct DrillOptions {
     pub down_for: Duration,
     pub leader_bias: f64,
     pub targets: Vec<Target>,
+    /// Frontends of the drill's own cluster (at least 1); the sessions are spread over them
+    /// round-robin. In attach mode, every frontend of the cluster file is used instead.
+    pub frontends: usize,
+    /// Order replicas of the drill's own cluster: 3 or 5 (ignored in attach mode).
+    pub replicas: usize,
     /// A running store's cluster file: load and checks only, no kills.
     pub attach: Option<PathBuf>,
     /// Where the drill's own cluster keeps its data (a temporary directory when `None`).
@@ -60,6 +65,15 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
             options.down_for, options.kill_every
         ));
     }
+    if options.attach.is_none() && ![3, 5].contains(&options.replicas) {
+        return Err(format!(
+            "--replicas must be 3 or 5, not {}",
+            options.replicas
+        ));
+    }
+    if options.frontends == 0 {
+        return Err("--frontends must be at least 1".into());
+    }
     let toys = client::load::toy_names(&options.products)?;
     let mut cluster = match &options.attach {
         Some(path) => {
@@ -68,6 +82,8 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
         }
         None => {
             let cluster_options = ClusterOptions {
+                frontends: options.frontends,
+                replicas: options.replicas,
                 restock_period_ms: 2_000,
                 ..ClusterOptions::default()
             };
@@ -93,17 +109,24 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
     };
     config.validate()?;
     let bar = progress_bar(options);
-    let store = StoreClient::with_timeout(cluster.frontend_url(), Duration::from_secs(30));
+    // One client per frontend: sessions are spread over them, and each order is read back
+    // through the next one, so every frontend is checked for read after acknowledge.
+    let stores: Vec<StoreClient> = cluster
+        .frontend_urls()
+        .into_iter()
+        .map(|url| StoreClient::with_timeout(url, Duration::from_secs(30)))
+        .collect();
+    let epoch_at_start = cluster.max_epoch().await;
     let (stop_load, stop) = Shutdown::new();
     let counters = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
     let load = {
-        let (store, counters, config) = (store.clone(), counters.clone(), config.clone());
+        let (stores, counters, config) = (stores.clone(), counters.clone(), config.clone());
         tokio::spawn(async move {
             let progress = move |p: &LoadProgress| {
                 counters.0.store(p.orders, Ordering::Relaxed);
                 counters.1.store(p.errors, Ordering::Relaxed);
             };
-            run_load(&store, &config, progress, stop).await
+            run_load_spread(&stores, &config, progress, stop).await
         })
     };
     let start = Instant::now();
@@ -115,6 +138,7 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
             options.kill_every,
             options.targets.clone(),
             cluster.config.replicas.iter().map(|r| r.id).collect(),
+            cluster.config.frontends.iter().map(|f| f.id).collect(),
             options.leader_bias,
         );
         let end = start + options.duration;
@@ -124,7 +148,7 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
                 break;
             }
             tick_until(&bar, at, start, &counters, kills.len()).await;
-            let leader = current_leader(&cluster).await;
+            let leader = cluster.leader().await;
             let victim = schedule.next_victim(leader);
             let killed_at = start.elapsed();
             cluster.kill(victim)?;
@@ -188,7 +212,8 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
         report.orders.len()
     );
     finish(&mut cluster, owned).await?;
-    let verification = verify(&store, &report.orders).await;
+    let epochs = EpochGrowth::new(epoch_at_start, cluster.max_epoch().await);
+    let verification = verify_across(&stores, &report.orders).await;
     let (errors, error_check) = classify_errors(&report.failures, &outages);
     let disk_checks = match owned {
         true => {
@@ -222,11 +247,17 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
                 .map(|replica| (replica.to_string(), v.clone()))
         })
         .collect();
-    let mut all: Vec<CheckResult> = vec![acked_orders_read_back(&verification), error_check];
+    let mut all: Vec<CheckResult> = vec![
+        acked_orders_read_back(&verification, stores.len()),
+        error_check,
+    ];
     all.extend(disk_checks);
     Ok(DrillReport {
         seed: options.seed,
         duration: options.duration.as_secs_f64(),
+        frontends: cluster.config.frontends.len(),
+        replicas: cluster.config.replicas.len(),
+        epochs,
         kills,
         requests: report.timeline.len(),
         orders_acknowledged: report.orders.len(),
@@ -280,21 +311,6 @@ async fn tick_until(
         }
         tokio::time::sleep((until - now).min(Duration::from_millis(250))).await;
     }
-}
-
-/// The replica leading the highest epoch, as the replicas report it.
-async fn current_leader(cluster: &LocalCluster) -> Option<ReplicaId> {
-    let mut best: Option<(u64, ReplicaId)> = None;
-    for replica in &cluster.config.replicas {
-        if let Some(health) = cluster.replica_health(replica.id).await {
-            if health.role == common::wire::Role::Leader
-                && best.is_none_or(|(epoch, _)| health.epoch > epoch)
-            {
-                best = Some((health.epoch, health.id));
-            }
-        }
-    }
-    best.map(|(_, id)| id)
 }
 
 /// Restarts whatever is down, then waits until every replica reports the same last number, all

@@ -3,7 +3,7 @@
 //! leader-biased draw hits, is known only at run time.
 
 use client::Service;
-use common::ReplicaId;
+use common::{FrontendId, ReplicaId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
@@ -40,6 +40,7 @@ pub struct Schedule {
     kill_every: Duration,
     targets: Vec<Target>,
     replicas: Vec<ReplicaId>,
+    frontends: Vec<FrontendId>,
     leader_bias: f64,
 }
 
@@ -50,6 +51,7 @@ impl Schedule {
         kill_every: Duration,
         targets: Vec<Target>,
         replicas: Vec<ReplicaId>,
+        frontends: Vec<FrontendId>,
         leader_bias: f64,
     ) -> Schedule {
         Schedule {
@@ -57,6 +59,7 @@ impl Schedule {
             kill_every,
             targets,
             replicas,
+            frontends,
             leader_bias,
         }
     }
@@ -76,7 +79,9 @@ impl Schedule {
                 Target::Replicas => {
                     pool.extend(self.replicas.iter().map(|&id| Service::Replica(id)))
                 }
-                Target::Frontend => pool.push(Service::Frontend(1)),
+                Target::Frontend => {
+                    pool.extend(self.frontends.iter().map(|&id| Service::Frontend(id)))
+                }
                 Target::Catalog => pool.push(Service::Catalog),
             }
         }
@@ -102,6 +107,7 @@ mod tests {
                 Duration::from_secs(4),
                 vec![Target::Replicas],
                 vec![1, 2, 3],
+                vec![1],
                 0.5,
             );
             (0..20)
@@ -127,13 +133,18 @@ mod tests {
             Duration::from_secs(1),
             vec![Target::Frontend, Target::Catalog],
             vec![1],
+            vec![1, 2],
             1.0,
         );
-        for _ in 0..10 {
-            assert!(matches!(
-                all.next_victim(Some(1)),
-                Service::Frontend(_) | Service::Catalog
-            ));
+        let victims: Vec<Service> = (0..30).map(|_| all.next_victim(Some(1))).collect();
+        assert!(victims
+            .iter()
+            .all(|v| matches!(v, Service::Frontend(_) | Service::Catalog)));
+        for frontend in [Service::Frontend(1), Service::Frontend(2)] {
+            assert!(
+                victims.contains(&frontend),
+                "{frontend} never drawn: {victims:?}"
+            );
         }
     }
 }

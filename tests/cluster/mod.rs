@@ -4,7 +4,7 @@
 
 use client::{ClusterOptions, LocalCluster};
 use common::wire::{Health, TOKEN_HEADER};
-use common::{ClusterConfig, OrderEntry, ReplicaId};
+use common::{ClusterConfig, Epoch, FrontendId, OrderEntry, ReplicaId};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -16,15 +16,19 @@ pub use client::Service;
 pub const TOKEN: &str = "test-token";
 /// How long a service may take to become ready before the test fails.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
-/// The frontend every test talks to.
+/// The frontend every test talks to unless it names another.
 pub const FRONTEND: Service = Service::Frontend(1);
 
 /// Knobs a test may turn before the cluster starts.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// Cache capacity of every frontend.
     pub cache_size: usize,
     pub restock_period_ms: u64,
+    /// Order replicas, ids 1..=N (3 or 5).
     pub replicas: usize,
+    /// Frontends, ids 1..=N; every one is started and serves orders before the test begins.
+    pub frontends: usize,
 }
 
 impl Default for Options {
@@ -33,6 +37,7 @@ impl Default for Options {
             cache_size: 64,
             restock_period_ms: 10_000,
             replicas: 3,
+            frontends: 1,
         }
     }
 }
@@ -49,6 +54,7 @@ impl TestCluster {
     pub fn new(options: Options) -> TestCluster {
         let products = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/products.json");
         let cluster_options = ClusterOptions {
+            frontends: options.frontends,
             replicas: options.replicas,
             cache_size: options.cache_size,
             restock_period_ms: options.restock_period_ms,
@@ -105,8 +111,19 @@ impl TestCluster {
         self.config.replicas.iter().map(|r| r.id).collect()
     }
 
+    /// `path` on the first frontend.
     pub fn frontend_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.config.frontends[0].public)
+    }
+
+    /// `path` on frontend `id`.
+    pub fn frontend_url_of(&self, id: FrontendId, path: &str) -> String {
+        let frontend = self.config.frontend(id).expect("known frontend");
+        format!("http://{}{path}", frontend.public)
+    }
+
+    pub fn frontend_ids(&self) -> Vec<FrontendId> {
+        self.config.frontends.iter().map(|f| f.id).collect()
     }
 
     pub fn replica_addr(&self, id: ReplicaId) -> SocketAddr {
@@ -146,9 +163,21 @@ impl TestCluster {
         serde_json::from_value(body).expect("typed internal answer")
     }
 
-    /// A public request; returns status and JSON body.
+    /// A public request to the first frontend; returns status and JSON body.
     pub async fn public(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-        let url = self.frontend_url(path);
+        let first = self.config.frontends[0].id;
+        self.public_via(first, method, path, body).await
+    }
+
+    /// A public request to frontend `id`; returns status and JSON body.
+    pub async fn public_via(
+        &self,
+        id: FrontendId,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let url = self.frontend_url_of(id, path);
         let request = match method {
             "GET" => self.http.get(url),
             "POST" => self.http.post(url),
@@ -200,6 +229,28 @@ impl TestCluster {
             .await
             .ok()?;
         response.json().await.ok()
+    }
+
+    /// The highest epoch any live replica reports (see `LocalCluster::max_epoch`).
+    pub async fn max_epoch(&self) -> Epoch {
+        self.local
+            .max_epoch()
+            .await
+            .unwrap_or_else(|| panic!("no replica answers\n{}", self.stderr_tail()))
+    }
+
+    /// The replica leading the highest epoch, waiting for one while an election is under way.
+    pub async fn leader(&self) -> ReplicaId {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(id) = self.local.leader().await {
+                return id;
+            }
+            if Instant::now() > deadline {
+                panic!("no replica leads\n{}", self.stderr_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The whole log of a replica, read through its internal range scan.

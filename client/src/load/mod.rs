@@ -5,7 +5,9 @@
 //! step: query a random toy; if it is in stock, buy 1..=`max_quantity` of it with probability
 //! `p`. Every acknowledged order is recorded as an [`AckedOrder`], every failed request as a
 //! [`RequestFailure`], every latency in an hdrhistogram per [`RequestKind`] and in a timeline.
-//! [`verify`] then reads every acknowledged order back and compares it.
+//! [`verify`] then reads every acknowledged order back and compares it. With several frontends,
+//! [`run_load_spread`] spreads the sessions over them round-robin and [`verify_across`] reads
+//! each order back through a different frontend than the one that acknowledged it.
 //!
 //! What holds:
 //! - An order is recorded only once the store acknowledged it, with the toy and quantity the
@@ -28,9 +30,11 @@ pub use config::{
     DEFAULT_SESSIONS,
 };
 pub use session::{
-    run_load, AckedOrder, LoadProgress, RequestFailure, BUY_ATTEMPTS, BUY_RETRY_PAUSE,
+    run_load, run_load_spread, AckedOrder, LoadProgress, RequestFailure, BUY_ATTEMPTS,
+    BUY_RETRY_PAUSE,
 };
 pub use stats::{new_histogram, table, KindSummary, LoadReport, Sample};
 pub use verify::{
-    verify, LookupFailure, Mismatch, Verification, LOOKUP_ATTEMPTS, VERIFY_CONCURRENCY,
+    verify, verify_across, LookupFailure, Mismatch, Verification, LOOKUP_ATTEMPTS,
+    VERIFY_CONCURRENCY,
 };

@@ -35,6 +35,10 @@ pub struct AckedOrder {
     pub quantity: u32,
     /// The idempotency key the buy was sent with.
     pub key: String,
+    /// Which frontend acknowledged it: its index in the clients given to [`run_load_spread`]
+    /// (always 0 for [`run_load`]), so verification can read it back through another one.
+    #[serde(default)]
+    pub frontend: usize,
     /// When the acknowledgement arrived, since the start of the run (seconds in JSON).
     #[serde(with = "super::stats::seconds")]
     pub acked_at: Duration,
@@ -71,7 +75,8 @@ pub struct LoadProgress {
 
 /// What the sessions share while they run. The mutex is never held across an await.
 struct Run<'a, P> {
-    client: &'a StoreClient,
+    /// One client per frontend; session `i` talks to `clients[i % len]`.
+    clients: &'a [StoreClient],
     config: &'a LoadConfig,
     progress: P,
     stop: Shutdown,
@@ -120,11 +125,27 @@ pub async fn run_load(
     progress: impl Fn(&LoadProgress) + Send + Sync,
     stop: Shutdown,
 ) -> LoadReport {
+    run_load_spread(std::slice::from_ref(client), config, progress, stop).await
+}
+
+/// [`run_load`] over several frontends, one client each: session `i` sends every request of
+/// its own to `clients[i % clients.len()]`, so the sessions are spread round-robin and each
+/// frontend places orders. Every [`AckedOrder`] names the frontend that acknowledged it.
+///
+/// # Panics
+/// If `clients` is empty or `config` does not pass [`LoadConfig::validate`] (a caller's bug).
+pub async fn run_load_spread(
+    clients: &[StoreClient],
+    config: &LoadConfig,
+    progress: impl Fn(&LoadProgress) + Send + Sync,
+    stop: Shutdown,
+) -> LoadReport {
     if let Err(e) = config.validate() {
         panic!("run_load with an invalid config: {e}");
     }
+    assert!(!clients.is_empty(), "run_load_spread needs a client");
     let run = Run {
-        client,
+        clients,
         config,
         progress,
         stop,
@@ -158,17 +179,19 @@ async fn session<P: Fn(&LoadProgress)>(run: &Run<'_, P>, index: usize) {
         Some(seed) => StdRng::seed_from_u64(seed.wrapping_add(index as u64)),
         None => StdRng::from_entropy(),
     };
+    let frontend = index % run.clients.len();
+    let client = &run.clients[frontend];
     let mut step = 0;
     while !run.done(step) {
         let toy = &config.toys[rng.gen_range(0..config.toys.len())];
-        let product = run.timed(RequestKind::Query, run.client.product(toy)).await;
+        let product = run.timed(RequestKind::Query, client.product(toy)).await;
         if let Ok(product) = product {
             if product.quantity == 0 {
                 run.sold_out.fetch_add(1, Ordering::Relaxed);
             } else if rng.gen_bool(config.p) {
                 let quantity = rng.gen_range(1..=config.max_quantity);
                 let key = format!("load-{}-s{index}-i{step}", run.run_id);
-                run.buy(toy, quantity, key).await;
+                run.buy(frontend, toy, quantity, key).await;
             }
         }
         step += 1;
@@ -187,10 +210,11 @@ impl<P: Fn(&LoadProgress)> Run<'_, P> {
                 .is_some_and(|d| self.start.elapsed() >= d)
     }
 
-    /// One buy, retried with the same key while the store is unreachable.
-    async fn buy(&self, name: &str, quantity: u32, key: String) {
+    /// One buy through `clients[frontend]`, retried with the same key while the store is
+    /// unreachable.
+    async fn buy(&self, frontend: usize, name: &str, quantity: u32, key: String) {
         for attempt in 1..=BUY_ATTEMPTS {
-            let answer = self.client.buy_with_key(name, quantity, &key);
+            let answer = self.clients[frontend].buy_with_key(name, quantity, &key);
             match self.timed(RequestKind::Buy, answer).await {
                 Ok(number) => {
                     let order = AckedOrder {
@@ -198,6 +222,7 @@ impl<P: Fn(&LoadProgress)> Run<'_, P> {
                         name: name.to_string(),
                         quantity,
                         key,
+                        frontend,
                         acked_at: self.start.elapsed(),
                     };
                     self.lock().orders.push(order);

@@ -125,6 +125,19 @@ impl Verification {
 /// # }
 /// ```
 pub async fn verify(client: &StoreClient, orders: &[AckedOrder]) -> Verification {
+    verify_across(std::slice::from_ref(client), orders).await
+}
+
+/// [`verify`] over several frontends (the clients given to
+/// [`run_load_spread`](super::run_load_spread), in the same order): each order is read back
+/// through the frontend after the one that acknowledged it (`frontend + 1`, wrapping), so with
+/// two or more every frontend reads back orders that another one placed: read after
+/// acknowledge holds across frontends, not only on the one that answered the buy.
+///
+/// # Panics
+/// If `clients` is empty (a caller's bug).
+pub async fn verify_across(clients: &[StoreClient], orders: &[AckedOrder]) -> Verification {
+    assert!(!clients.is_empty(), "verify_across needs a client");
     let start = Instant::now();
     let mut mismatches = duplicate_numbers(orders);
     let mut latency = new_histogram();
@@ -132,7 +145,10 @@ pub async fn verify(client: &StoreClient, orders: &[AckedOrder]) -> Verification
     let mut lookup_failures = Vec::new();
     let mut checked = 0;
     let mut lookups = stream::iter(orders)
-        .map(|expected| async move { (expected, lookup(client, expected.number).await) })
+        .map(|expected| async move {
+            let reader = &clients[(expected.frontend + 1) % clients.len()];
+            (expected, lookup(reader, expected.number).await)
+        })
         .buffer_unordered(VERIFY_CONCURRENCY);
     while let Some((expected, (answer, attempts))) = lookups.next().await {
         for (took, ok) in &attempts {
@@ -214,6 +230,7 @@ mod tests {
             name: "Tux".into(),
             quantity: 1,
             key: key.into(),
+            frontend: 0,
             acked_at: Duration::ZERO,
         }
     }
