@@ -12,14 +12,15 @@
 //!   client while retries last; only a deterministic answer (not found, out of stock, bad
 //!   request) or the final 503 does. Every retry of an order resends the same request id, so it
 //!   is placed at most once (`leader.rs`).
-//! - Every leader choice carries an epoch above any a replica has seen or this frontend has used,
-//!   and the other replicas are told before the new leader is (`election.rs`).
+//! - The leader is the `protocol::Elector`'s choice (`leader.rs` drives it): a live leader is
+//!   followed, never proposed over, so several frontends settle on the same one; a proposal
+//!   carries an epoch above any a replica has seen or this frontend has used.
 //! - Every public error has the body `{"error": {"code", "message"}}`; every 503 carries
 //!   `Retry-After` (`api.rs`).
 //!
-//! Deliberately left out: coordination between several frontends (each elects on its own and two
-//! of them would take the lead from each other's leaders in turn), negative caching of unknown
-//! toys, TLS and client authentication on the public port, and request-rate limits.
+//! Deliberately left out: negative caching of unknown toys, TLS and client authentication on the
+//! public port, and request-rate limits. Several frontends need no coordination of their own:
+//! each follows the leader the replicas report.
 
 mod api;
 mod cache;

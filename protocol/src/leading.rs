@@ -149,7 +149,7 @@ impl Leading {
     }
 
     /// Every request still waiting on this leadership.
-    pub(crate) fn waiting_tags(self: Box<Self>) -> Vec<Tag> {
+    pub(crate) fn waiting_tags(self) -> Vec<Tag> {
         let mut tags: Vec<Tag> = self.unbought.into_values().flat_map(|b| b.tags).collect();
         tags.extend(self.waiting.into_values().flatten().map(|w| w.tag));
         tags.extend(self.reads.into_iter().map(|r| r.tag));

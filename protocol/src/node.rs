@@ -77,7 +77,9 @@ impl<S: LogStore> Node<S> {
     /// The store cannot be read.
     pub fn new(id: ReplicaId, peers: Vec<ReplicaId>, store: S) -> Result<Node<S>> {
         let position = store.position()?;
-        let majority = (peers.len() + 1) / 2 + 1;
+        // A majority of the whole group: the peers and this replica.
+        let group = peers.len() + 1;
+        let majority = group / 2 + 1;
         info!(
             "replica {id} opened its log: {} entries, commit {}, epoch {} (granted to {:?}), log epoch {}",
             position.len, position.commit_len, position.epoch, position.granted, position.log_epoch
@@ -441,7 +443,7 @@ impl<S: LogStore> Node<S> {
                     "replica {}: steps down from epoch {}: {why}",
                     self.id, self.epoch
                 );
-                for tag in leading.waiting_tags() {
+                for tag in (*leading).waiting_tags() {
                     self.reply(tag, Err(Error::NotLeader { leader: None }));
                 }
             }

@@ -57,10 +57,10 @@ impl World {
             expect,
             corr,
         };
-        self.to_some_frontend(c, corr, request);
+        self.send_via_some_frontend(c, corr, request);
     }
 
-    fn to_some_frontend(&mut self, client: usize, corr: u64, request: Request) {
+    fn send_via_some_frontend(&mut self, client: usize, corr: u64, request: Request) {
         let to = self.rng.range(1, self.frontends.len() as u64 + 1) as u32;
         self.schedule(
             1,
@@ -104,7 +104,7 @@ impl World {
                         client.next_corr += 1;
                         let corr = client.next_corr;
                         client.state = ClientState::Reading { number, key, corr };
-                        self.to_some_frontend(c, corr, Request::Get(number));
+                        self.send_via_some_frontend(c, corr, Request::Get(number));
                     }
                     (Ok(Reply::Placed(Placed { number })), Expect::Same(first))
                         if number == first => {}

@@ -373,7 +373,7 @@ impl World {
             self.tick_client(c);
         }
         self.check(|w| w.checks.after_event(&w.replicas));
-        if self.now % 25 == 0 {
+        if self.now.is_multiple_of(25) {
             self.check(|w| w.checks.acked_orders_durable(&w.replicas));
         }
         self.check_transparency();
