@@ -52,7 +52,7 @@ pub const COMMIT_TIMEOUT_TICKS: u64 = 150;
 
 /// One follower as the leader sees it.
 #[derive(Clone, Debug)]
-struct Progress {
+pub(crate) struct Progress {
     /// Where the next append starts.
     next: u64,
     /// Entries `0..matched` are on the follower as this leader has them.
@@ -63,12 +63,12 @@ struct Progress {
     /// When the follower last answered in this epoch.
     heard: u64,
     /// Highest heartbeat round it answered.
-    round: u64,
+    pub(crate) round: u64,
 }
 
 /// What a waiting request is answered with once its order commits.
 #[derive(Clone, Copy, Debug)]
-enum Answer {
+pub(crate) enum Answer {
     Placed,
     Order,
 }
@@ -82,11 +82,11 @@ struct Waiter {
 
 /// A read past the log, waiting for a majority to answer heartbeat `round`.
 #[derive(Clone, Copy, Debug)]
-struct IndexRead {
-    tag: Tag,
-    number: OrderNumber,
-    round: u64,
-    deadline: u64,
+pub(crate) struct IndexRead {
+    pub tag: Tag,
+    pub number: OrderNumber,
+    pub round: u64,
+    pub deadline: u64,
 }
 
 /// A request not in the log yet: queued for a buy, or being bought.
@@ -98,15 +98,15 @@ struct Buying {
 /// The state of leading one epoch.
 pub(crate) struct Leading {
     epoch: Epoch,
-    followers: BTreeMap<ReplicaId, Progress>,
-    round: u64,
+    pub(crate) followers: BTreeMap<ReplicaId, Progress>,
+    pub(crate) round: u64,
     /// Requests not in the log yet, by id, and the order they came in.
     unbought: BTreeMap<RequestId, Buying>,
     queue: Vec<RequestId>,
     /// The batch the catalog is buying now.
     in_catalog: Option<Vec<RequestId>>,
     waiting: BTreeMap<OrderNumber, Vec<Waiter>>,
-    reads: Vec<IndexRead>,
+    pub(crate) reads: Vec<IndexRead>,
     /// Buy batches in a row that did not reach the catalog.
     catalog_failures: u32,
 }
@@ -167,14 +167,14 @@ impl Leading {
 }
 
 impl<S: LogStore> Node<S> {
-    fn leading_mut(&mut self) -> Option<&mut Leading> {
+    pub(crate) fn leading_mut(&mut self) -> Option<&mut Leading> {
         match &mut self.duty {
             Duty::Leader(leading) => Some(leading),
             _ => None,
         }
     }
 
-    fn not_leader(&self) -> Error {
+    pub(crate) fn not_leader(&self) -> Error {
         Error::NotLeader {
             leader: self.granted.filter(|&g| g != self.id),
         }
@@ -348,7 +348,12 @@ impl<S: LogStore> Node<S> {
     }
 
     /// Answers at once if `number` is committed, else waits for it.
-    fn await_commit(&mut self, tag: Tag, number: OrderNumber, answer: Answer) -> Option<Reply> {
+    pub(crate) fn await_commit(
+        &mut self,
+        tag: Tag,
+        number: OrderNumber,
+        answer: Answer,
+    ) -> Option<Reply> {
         if number < self.commit_len {
             return self.committed_reply(number, answer).ok();
         }
@@ -362,73 +367,13 @@ impl<S: LogStore> Node<S> {
         None
     }
 
-    fn committed_reply(&self, number: OrderNumber, answer: Answer) -> Result<Reply> {
+    pub(crate) fn committed_reply(&self, number: OrderNumber, answer: Answer) -> Result<Reply> {
         Ok(match answer {
             Answer::Placed => Reply::Placed(Placed { number }),
             Answer::Order => Reply::Order(self.store.get(number)?.ok_or_else(|| {
                 Error::Internal(format!("committed order {number} is missing from the log"))
             })?),
         })
-    }
-
-    // ---- reading ----
-
-    pub(crate) fn get(&mut self, tag: Tag, number: OrderNumber) -> Result<Option<Reply>> {
-        if self.leading_mut().is_none() {
-            return Err(self.not_leader());
-        }
-        if number < self.commit_len {
-            return self.committed_reply(number, Answer::Order).map(Some);
-        }
-        if self.flaws.read_commit_only {
-            return Err(Error::NotFound("order not found".into()));
-        }
-        if number < self.len {
-            return Ok(self.await_commit(tag, number, Answer::Order));
-        }
-        let (now, majority) = (self.now, self.majority);
-        let leading = self.leading_mut().expect("checked above");
-        leading.round += 1;
-        let read = IndexRead {
-            tag,
-            number,
-            round: leading.round,
-            deadline: now + COMMIT_TIMEOUT_TICKS,
-        };
-        leading.reads.push(read);
-        if majority == 1 {
-            self.resolve_reads()?;
-        } else {
-            self.heartbeat_all();
-        }
-        Ok(None)
-    }
-
-    /// Answers the reads whose round a majority has answered.
-    fn resolve_reads(&mut self) -> Result<()> {
-        let majority = self.majority;
-        let Some(leading) = self.leading_mut() else {
-            return Ok(());
-        };
-        let confirmed = |round: u64| {
-            1 + leading
-                .followers
-                .values()
-                .filter(|p| p.round >= round)
-                .count()
-                >= majority
-        };
-        let (done, pending): (Vec<IndexRead>, Vec<IndexRead>) =
-            leading.reads.drain(..).partition(|r| confirmed(r.round));
-        leading.reads = pending;
-        for read in done {
-            if read.number >= self.len {
-                self.reply(read.tag, Err(Error::NotFound("order not found".into())));
-            } else if let Some(reply) = self.await_commit(read.tag, read.number, Answer::Order) {
-                self.reply(read.tag, Ok(reply));
-            }
-        }
-        Ok(())
     }
 
     // ---- replicating ----
@@ -467,7 +412,7 @@ impl<S: LogStore> Node<S> {
 
     /// An empty append at the end of our log: a follower synced that far says ok, one behind
     /// says where it is.
-    fn heartbeat(&mut self, peer: ReplicaId) {
+    pub(crate) fn heartbeat(&mut self, peer: ReplicaId) {
         let (len, commit_len, id, now) = (self.len, self.commit_len, self.id, self.now);
         let Some(leading) = self.leading_mut() else {
             return;
@@ -506,18 +451,6 @@ impl<S: LogStore> Node<S> {
         };
         self.send(peer, Request::Append(append), Call::Append { epoch });
         Ok(())
-    }
-
-    /// An empty append to every follower, for a read's round: it does not wait for the appends
-    /// already out, whose answers carry an older round.
-    fn heartbeat_all(&mut self) {
-        let peers: Vec<ReplicaId> = match &self.duty {
-            Duty::Leader(leading) => leading.followers.keys().copied().collect(),
-            _ => return,
-        };
-        for peer in peers {
-            self.heartbeat(peer);
-        }
     }
 
     /// A follower's answer to an append.

@@ -22,10 +22,12 @@
 //! append per follower.
 
 mod election;
+mod follower;
 mod io;
 mod leading;
 mod node;
 mod pull;
+mod reads;
 pub mod rules;
 pub mod store;
 #[cfg(test)]
@@ -57,7 +59,7 @@ pub struct Flaws {
     pub unchecked_epochs: bool,
     /// Finding 5: catch-up labels the log with a peer's epoch without entering that epoch.
     pub catch_up_keeps_epoch: bool,
-    /// Found by the simulator: an append that a newer one overtook drops the leader's own
+    /// Found while writing the node: an append that a newer one overtook drops the leader's own
     /// adopted entries past its end.
     pub drop_within_synced: bool,
 }

@@ -16,10 +16,13 @@
 mod actors;
 mod checks;
 mod client;
+mod config;
 mod faults;
 mod frontend;
 mod inject;
+mod replica;
 pub mod rng;
+mod verdict;
 mod world;
 
-pub use world::{run, Config, Report, Violation};
+pub use config::{run, Config, Report, Violation};

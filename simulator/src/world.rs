@@ -2,16 +2,14 @@
 //! and one run from a seed to its report.
 
 use common::wire::{LeaderNotice, PlaceRequest, Prepare};
-use common::{Epoch, Error, ReplicaId, RequestId, Result, MAX_EPOCH};
-use protocol::{
-    BuyOutcome, Elector, ElectorConfig, Flaws, MemoryStore, Node, Output, Reply, Request, Tag,
-};
+use common::{Epoch, ReplicaId, RequestId, Result, MAX_EPOCH};
+use protocol::{BuyOutcome, Elector, ElectorConfig, MemoryStore, Node, Reply, Request, Tag};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::actors::{ClientState, Origin, SimCatalog, SimClient, SimFrontend, SimReplica, Site};
 use crate::checks::{Broken, Checker};
+use crate::config::{Config, Violation};
 use crate::faults::Network;
 use crate::rng::Rng;
 
@@ -26,89 +24,6 @@ pub(crate) const CALL_TIMEOUT: u64 = 100;
 pub(crate) const TRANSPARENCY_TICKS: u64 = 1500;
 /// Trace entries kept for a failure report.
 const TRACE_KEPT: usize = 3000;
-
-/// One simulation run.
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub seed: u64,
-    pub replicas: usize,
-    pub frontends: usize,
-    pub clients: usize,
-    pub orders_per_client: usize,
-    /// Ticks with faults, then ticks without for everything to settle.
-    pub fault_ticks: u64,
-    pub quiet_ticks: u64,
-    /// Whether to inject faults at all.
-    pub faults: bool,
-    /// Every partition cuts the leader off from its followers (not from frontends or the
-    /// catalog), for longer than the transparency bound, and nothing crashes: the scenario of a
-    /// leader that must notice it lost its majority.
-    pub leader_cutoffs: bool,
-    /// Old bugs to switch back on (the simulator's own tests).
-    pub flaws: Flaws,
-    /// Finding 2's old request-index update.
-    pub index_flaw: bool,
-}
-
-impl Config {
-    /// The defaults for `seed`: 3 replicas, 2 frontends, faults on.
-    pub fn new(seed: u64) -> Config {
-        Config {
-            seed,
-            replicas: 3,
-            frontends: 2,
-            clients: 4,
-            orders_per_client: 25,
-            fault_ticks: 3000,
-            quiet_ticks: 3000,
-            faults: true,
-            leader_cutoffs: false,
-            flaws: Flaws::default(),
-            index_flaw: false,
-        }
-    }
-
-    /// The command that replays this run.
-    pub fn replay_command(&self) -> String {
-        format!(
-            "toystore simulate --start {} --seeds 1 --replicas {} --frontends {}{} --verbose",
-            self.seed,
-            self.replicas,
-            self.frontends,
-            if self.leader_cutoffs {
-                " --leader-cutoffs"
-            } else {
-                ""
-            }
-        )
-    }
-}
-
-/// A broken invariant, where and when, with the end of the trace that led to it.
-#[derive(Clone, Debug)]
-pub struct Violation {
-    pub invariant: &'static str,
-    pub detail: String,
-    pub tick: u64,
-    pub trace: Vec<String>,
-}
-
-/// What one run did.
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub seed: u64,
-    pub ticks: u64,
-    pub events: u64,
-    /// Faults injected: crashes, partitions, slow disks, rogue calls.
-    pub faults: u64,
-    pub acked: usize,
-    pub max_epoch: Epoch,
-    /// Epochs begun after the faults healed.
-    pub quiet_epochs: Epoch,
-    /// A digest of the whole trace: the same seed gives the same digest.
-    pub digest: u64,
-    pub violation: Option<Violation>,
-}
 
 /// Something that happens at a tick.
 pub(crate) enum Event {
@@ -205,42 +120,16 @@ pub(crate) struct World {
     pub net: Network,
     pub checks: Checker,
     trace: Vec<TraceEntry>,
-    digest: u64,
+    pub digest: u64,
     pub events: u64,
     pub faults: u64,
     pub violation: Option<Violation>,
     pub healed: bool,
-    quiet_start_epoch: Epoch,
-}
-
-/// Runs one seed to its end, or to its first violation (a panic in the protocol code is one).
-pub fn run(cfg: &Config) -> Report {
-    let mut world = World::new(cfg.clone());
-    let outcome = catch_unwind(AssertUnwindSafe(|| world.run_to_end()));
-    if let Err(panic) = outcome {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "panic".into());
-        world.violate(("no panic", message));
-    }
-    let max_epoch = world.max_epoch();
-    Report {
-        seed: cfg.seed,
-        ticks: world.now,
-        events: world.events,
-        faults: world.faults,
-        acked: world.checks.acked.len(),
-        max_epoch,
-        quiet_epochs: max_epoch.saturating_sub(world.quiet_start_epoch),
-        digest: world.digest,
-        violation: world.violation,
-    }
+    pub quiet_start_epoch: Epoch,
 }
 
 impl World {
-    fn new(cfg: Config) -> World {
+    pub(crate) fn new(cfg: Config) -> World {
         let mut rng = Rng::new(cfg.seed);
         let ids: Vec<ReplicaId> = (1..=cfg.replicas as ReplicaId).collect();
         let replicas = ids
@@ -322,7 +211,7 @@ impl World {
         }
     }
 
-    fn run_to_end(&mut self) {
+    pub(crate) fn run_to_end(&mut self) {
         for i in 0..self.replicas.len() {
             let node = self.replicas[i]
                 .node
@@ -477,11 +366,10 @@ impl World {
                 corr,
                 answer,
             } => {
-                let i = to as usize - 1;
-                let r = &mut self.replicas[i];
-                if r.incarnation != incarnation {
+                let Some(i) = self.incarnation_up(to, incarnation) else {
                     return;
-                }
+                };
+                let r = &mut self.replicas[i];
                 let (Some(node), Some((peer, call, _))) = (r.node.as_mut(), r.calls.remove(&corr))
                 else {
                     return;
@@ -514,9 +402,11 @@ impl World {
                 corr,
                 outcome,
             } => {
-                let i = to as usize - 1;
+                let Some(i) = self.incarnation_up(to, incarnation) else {
+                    return;
+                };
                 let r = &mut self.replicas[i];
-                if r.incarnation != incarnation || r.buying.map(|b| b.0) != Some(corr) {
+                if r.buying.map(|b| b.0) != Some(corr) {
                     return;
                 }
                 r.buying = None;
@@ -539,11 +429,10 @@ impl World {
                 replica,
                 incarnation,
             } => {
-                let i = replica as usize - 1;
-                let r = &mut self.replicas[i];
-                if r.incarnation != incarnation {
+                let Some(i) = self.incarnation_up(replica, incarnation) else {
                     return;
-                }
+                };
+                let r = &mut self.replicas[i];
                 let Some(node) = r.node.as_mut() else { return };
                 node.store_mut().flush();
                 r.flushing = false;
@@ -552,176 +441,6 @@ impl World {
                 self.dispatch(i, held);
             }
         }
-    }
-
-    /// The driver's rule: a step's outputs leave only once its writes are flushed.
-    pub(crate) fn after_step(&mut self, i: usize) {
-        let r = &mut self.replicas[i];
-        let Some(node) = r.node.as_mut() else { return };
-        let outputs = node.take_outputs();
-        if node.store().dirty || r.flushing || !r.held.is_empty() {
-            r.held.extend(outputs);
-            if !r.flushing {
-                r.flushing = true;
-                let event = Event::FlushDone {
-                    replica: r.id,
-                    incarnation: r.incarnation,
-                };
-                let delay = r.disk_delay;
-                self.schedule(delay, None, event);
-            }
-        } else {
-            self.dispatch(i, outputs);
-        }
-    }
-
-    fn dispatch(&mut self, i: usize, outputs: Vec<Output>) {
-        let me = self.replicas[i].id;
-        for output in outputs {
-            match output {
-                Output::Reply { tag, reply } => {
-                    let Some((origin, corr)) = self.replicas[i].tags.remove(&tag.0) else {
-                        continue;
-                    };
-                    match origin {
-                        Origin::Replica { id, incarnation } => {
-                            let event = Event::ReplyToReplica {
-                                to: id,
-                                incarnation,
-                                from: me,
-                                corr,
-                                answer: reply,
-                            };
-                            self.send(Site::Replica(me), Site::Replica(id), event, true);
-                        }
-                        Origin::Frontend(f) => {
-                            let event = Event::ReplyToFrontend {
-                                to: f,
-                                corr,
-                                answer: reply,
-                            };
-                            self.send(Site::Replica(me), Site::Frontend(f), event, true);
-                        }
-                        Origin::Rogue => {
-                            if reply.is_ok() {
-                                self.violate((
-                                    "wrong internal calls are refused",
-                                    format!("replica {me} obeyed an out-of-range call: {reply:?}"),
-                                ));
-                            }
-                        }
-                    }
-                }
-                Output::Send { to, request, call } => {
-                    let r = &mut self.replicas[i];
-                    r.next_tag += 1;
-                    let corr = r.next_tag;
-                    r.calls.insert(corr, (to, call, self.now + RPC_TIMEOUT));
-                    let origin = Origin::Replica {
-                        id: me,
-                        incarnation: r.incarnation,
-                    };
-                    let event = Event::ToReplica {
-                        to,
-                        origin,
-                        corr,
-                        request,
-                    };
-                    self.send(Site::Replica(me), Site::Replica(to), event, true);
-                }
-                Output::Buy { batch } => {
-                    let r = &mut self.replicas[i];
-                    r.next_tag += 1;
-                    let corr = r.next_tag;
-                    r.buying = Some((corr, self.now + RPC_TIMEOUT));
-                    let event = Event::ToCatalog {
-                        from: me,
-                        incarnation: r.incarnation,
-                        corr,
-                        batch,
-                    };
-                    self.send(Site::Replica(me), Site::Catalog, event, true);
-                }
-                Output::Halt { error } => {
-                    self.violate((
-                        "fail-stop is never needed",
-                        format!("replica {me} halted: {error}"),
-                    ));
-                }
-            }
-        }
-    }
-
-    fn tick_replica(&mut self, i: usize) {
-        let now = self.now;
-        let r = &mut self.replicas[i];
-        if r.node.is_none() {
-            if r.restart_at.is_some_and(|at| at <= now) {
-                self.restart(i);
-            }
-            return;
-        }
-        let expired: Vec<u64> = r
-            .calls
-            .iter()
-            .filter(|(_, (_, _, deadline))| *deadline <= now)
-            .map(|(corr, _)| *corr)
-            .collect();
-        let node = r.node.as_mut().expect("checked above");
-        for corr in expired {
-            let (peer, call, _) = r.calls.remove(&corr).expect("listed above");
-            node.on_answer(peer, call, Err(Error::Unavailable("timed out".into())));
-        }
-        if r.buying.is_some_and(|(_, deadline)| deadline <= now) {
-            r.buying = None;
-            node.on_bought(Err(Error::Unavailable("catalog timed out".into())));
-        }
-        let rate = r.tick_rate;
-        if self.rng.chance(rate) {
-            self.replicas[i].node.as_mut().expect("up").tick();
-        }
-        self.after_step(i);
-    }
-
-    pub(crate) fn crash(&mut self, i: usize) {
-        let r = &mut self.replicas[i];
-        let Some(node) = r.node.take() else { return };
-        if node.leading().is_some() {
-            // A leader's crash costs a failover: the transparency count starts again.
-            self.topology_changed();
-        }
-        let r = &mut self.replicas[i];
-        let mut disk = node.store().clone();
-        disk.crash();
-        r.disk = Some(disk);
-        r.incarnation += 1;
-        r.held.clear();
-        r.flushing = false;
-        r.tags.clear();
-        r.calls.clear();
-        r.buying = None;
-        let id = r.id;
-        r.restart_at = Some(self.now + self.rng.range(20, 400));
-        self.faults += 1;
-        self.trace("crash", id as u64, 0);
-        self.check(|w| w.checks.acked_orders_durable(&w.replicas));
-    }
-
-    pub(crate) fn restart(&mut self, i: usize) {
-        let r = &mut self.replicas[i];
-        let Some(disk) = r.disk.take() else { return };
-        let peers = (1..=self.cfg.replicas as ReplicaId)
-            .filter(|&p| p != r.id)
-            .collect();
-        let mut node = Node::new(r.id, peers, disk).expect("a memory store opens");
-        node.flaws = self.cfg.flaws;
-        node.start();
-        r.node = Some(node);
-        r.restart_at = None;
-        let id = r.id;
-        self.checks.restarted(id);
-        self.trace("restart", id as u64, 0);
-        self.after_step(i);
     }
 
     /// Ends the faults: partitions heal, links stop losing, disks are fast, every replica is up.
@@ -748,164 +467,6 @@ impl World {
             .filter_map(|r| r.node.as_ref().map(|n| n.epoch()))
             .max()
             .unwrap_or(0)
-    }
-
-    /// Every client finished its script, every replica is up and holds the same log.
-    fn settled(&self) -> bool {
-        let clients_done = self.clients.iter().all(|c| {
-            matches!(c.state, ClientState::Idle) && c.started >= self.cfg.orders_per_client
-        });
-        clients_done && self.logs_identical().is_ok()
-    }
-
-    fn logs_identical(&self) -> std::result::Result<(), String> {
-        let mut logs = self.replicas.iter().map(|r| {
-            r.node.as_ref().map(|n| {
-                (
-                    n.store().entries().cloned().collect::<Vec<_>>(),
-                    n.commit_len(),
-                )
-            })
-        });
-        let Some(Some((first, _))) = logs.next() else {
-            return Err("replica 1 is down".into());
-        };
-        for (i, log) in logs.enumerate() {
-            match log {
-                None => return Err(format!("replica {} is down", i + 2)),
-                Some((entries, _)) if entries != first => {
-                    return Err(format!(
-                        "replica {} holds {} entries, replica 1 {}",
-                        i + 2,
-                        entries.len(),
-                        first.len()
-                    ))
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// After the quiet period: progress, convergence, quiet elections, stock conservation.
-    fn final_checks(&mut self) {
-        let pending: Vec<String> = self
-            .clients
-            .iter()
-            .filter(|c| {
-                !matches!(c.state, ClientState::Idle) || c.started < self.cfg.orders_per_client
-            })
-            .map(|c| format!("client {} ({:?}, {} started)", c.id, c.state, c.started))
-            .collect();
-        if !pending.is_empty() {
-            let detail = format!(
-                "{} ticks after the faults healed, still pending: {}",
-                self.cfg.quiet_ticks,
-                pending.join("; ")
-            );
-            self.violate(("progress", detail));
-            return;
-        }
-        if let Err(e) = self.logs_identical() {
-            let states: Vec<String> = self
-                .replicas
-                .iter()
-                .filter_map(|r| r.node.as_ref().map(|n| format!("{:?}", n.health())))
-                .collect();
-            self.violate(("convergence", format!("{e}; {}", states.join("; "))));
-            return;
-        }
-        let quiet = self.max_epoch().saturating_sub(self.quiet_start_epoch);
-        if quiet > 3 * self.cfg.frontends as u64 + 3 {
-            self.violate((
-                "elections settle",
-                format!("{quiet} epochs begun after the faults healed"),
-            ));
-            return;
-        }
-        let lost: Vec<&RequestId> = self
-            .catalog
-            .taken
-            .keys()
-            .filter(|id| !self.checks.committed_ids.contains_key(*id))
-            .collect();
-        if let Some(id) = lost.first() {
-            let detail = format!(
-                "{} requests took stock but never committed, e.g. {id}",
-                lost.len()
-            );
-            self.violate(("no stock taken for an order that never commits", detail));
-            return;
-        }
-        self.check(|w| w.checks.acked_orders_durable(&w.replicas));
-    }
-
-    /// Invariant 8: while a majority of replicas can talk to each other, to the catalog and to a
-    /// frontend, that frontend's requests complete within a bound.
-    fn check_transparency(&mut self) {
-        if self.frontends.iter().all(|f| f.calls.is_empty()) {
-            return;
-        }
-        for f in 0..self.frontends.len() {
-            let healthy = self.quorum_serves(Site::Frontend(self.frontends[f].id));
-            for call in self.frontends[f].calls.values_mut() {
-                call.healthy_wait = if healthy { call.healthy_wait + 1 } else { 0 };
-            }
-            let stuck = self.frontends[f]
-                .calls
-                .values()
-                .find(|c| c.healthy_wait > TRANSPARENCY_TICKS);
-            if let Some(call) = stuck {
-                let states: Vec<String> = self
-                    .replicas
-                    .iter()
-                    .filter_map(|r| r.node.as_ref().map(|n| format!("{:?}", n.health())))
-                    .collect();
-                let detail = format!(
-                    "frontend {}: {:?} waited {} ticks while a majority could serve it (attempt {:?}, retry at {}); frontend follows {:?}; {}",
-                    self.frontends[f].id,
-                    call.request,
-                    call.healthy_wait,
-                    call.attempt,
-                    call.retry_at,
-                    format!("{} | sim: deadline {:?} purposes {:?}", self.frontends[f].elector.describe(), self.frontends[f].proposal_deadline, self.frontends[f].purposes.values().filter(|p| matches!(p, crate::actors::Purpose::Propose(..))).collect::<Vec<_>>()),
-                    states.join("; ")
-                );
-                self.violate(("transparency", detail));
-                return;
-            }
-        }
-    }
-
-    /// Starts every request's transparency count again.
-    pub(crate) fn topology_changed(&mut self) {
-        for f in &mut self.frontends {
-            for call in f.calls.values_mut() {
-                call.healthy_wait = 0;
-            }
-        }
-    }
-
-    /// Whether a majority of up replicas are linked with each other, the catalog and `frontend`.
-    fn quorum_serves(&self, frontend: Site) -> bool {
-        let up: Vec<Site> = self
-            .replicas
-            .iter()
-            .filter(|r| r.node.is_some())
-            .map(|r| Site::Replica(r.id))
-            .filter(|&s| self.net.linked(s, frontend) && self.net.linked(s, Site::Catalog))
-            .collect();
-        let majority = self.checks.majority;
-        (0u32..1 << up.len()).any(|mask| {
-            let group: Vec<Site> = (0..up.len())
-                .filter(|b| mask & (1 << b) != 0)
-                .map(|b| up[b])
-                .collect();
-            group.len() >= majority
-                && group
-                    .iter()
-                    .all(|&a| group.iter().all(|&b| a == b || self.net.linked(a, b)))
-        })
     }
 
     /// A rogue call from an operator with the token: values far out of range.
