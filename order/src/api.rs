@@ -28,16 +28,16 @@ pub(crate) fn routes(
         .and(warp::get())
         .and(with())
         .map(|n: NodeHandle| internal_reply(Ok(n.health())));
-    let leader = post::<LeaderNotice>("leader", MAX_BODY_BYTES)
+    let leader = post::<LeaderNotice>(routes_of::LEADER, MAX_BODY_BYTES)
         .and(with())
         .then(|notice, n: NodeHandle| ask(n, Request::Leader(notice)));
-    let place = post::<PlaceRequest>("place", MAX_BODY_BYTES)
+    let place = post::<PlaceRequest>(routes_of::PLACE, MAX_BODY_BYTES)
         .and(with())
         .then(|place, n: NodeHandle| ask(n, Request::Place(place)));
-    let prepare = post::<Prepare>("prepare", MAX_BODY_BYTES)
+    let prepare = post::<Prepare>(routes_of::PREPARE, MAX_BODY_BYTES)
         .and(with())
         .then(|prepare, n: NodeHandle| ask(n, Request::Prepare(prepare)));
-    let append = post::<AppendRequest>("append", MAX_APPEND_BYTES)
+    let append = post::<AppendRequest>(routes_of::APPEND, MAX_APPEND_BYTES)
         .and(with())
         .then(|append, n: NodeHandle| ask(n, Request::Append(append)));
     let order = warp::path!("internal" / "orders" / String)
@@ -56,7 +56,6 @@ pub(crate) fn routes(
         .and(warp::query::<LogQuery>())
         .and(with())
         .then(|query, n: NodeHandle| ask(n, Request::Log(query)));
-    debug_assert_eq!(routes_of::APPEND, "/internal/append");
     require_token(token)
         .and(
             health
@@ -77,11 +76,15 @@ pub(crate) fn routes(
         .unify()
 }
 
-/// `POST /internal/{name}` with a JSON body of at most `limit` bytes.
+/// `POST` on one of `common::replica_api`'s `/internal/{name}` paths, with a JSON body of at
+/// most `limit` bytes.
 fn post<T: serde::de::DeserializeOwned + Send>(
-    name: &'static str,
+    path: &'static str,
     limit: u64,
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    let name = path
+        .strip_prefix("/internal/")
+        .expect("every replica route is under /internal/");
     warp::path("internal")
         .and(warp::path(name))
         .and(warp::path::end())

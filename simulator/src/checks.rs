@@ -64,7 +64,10 @@ impl Checker {
                     ),
                 ));
             }
-            if let Some(epoch) = node.leading() {
+            // Leading counts once it is durable: a takeover that a crash undid before its flush
+            // never sent anything as leader, and the replica may vote for another one after.
+            let led = node.store().durable_position().led_epoch;
+            if let Some(epoch) = node.leading().filter(|&e| e == led) {
                 let leader = *self.leaders.entry(epoch).or_insert(r.id);
                 if leader != r.id {
                     return Err((
