@@ -17,7 +17,7 @@
 //!   down, so a leader cut off from its followers is replaced; it also buys nothing from the
 //!   catalog while its last majority contact is older than [`BUY_LEASE_TICKS`].
 
-use common::wire::{AppendRequest, BuyRequest, PlaceRequest, Placed};
+use common::wire::{BuyRequest, PlaceRequest, Placed};
 use common::{
     Epoch, Error, OrderEntry, OrderNumber, ReplicaId, RequestId, Result, MAX_ORDER_QUANTITY,
     MIN_ORDER_QUANTITY,
@@ -25,9 +25,8 @@ use common::{
 use log::{debug, warn};
 use std::collections::BTreeMap;
 
-use crate::io::{BuyOutcome, Call, Output, Reply, Request, Tag};
+use crate::io::{BuyOutcome, Output, Reply, Tag};
 use crate::node::{Duty, Node};
-use crate::rules::commit_len;
 use crate::store::LogStore;
 
 /// Most orders bought and written in one batch.
@@ -54,14 +53,14 @@ pub const COMMIT_TIMEOUT_TICKS: u64 = 150;
 #[derive(Clone, Debug)]
 pub(crate) struct Progress {
     /// Where the next append starts.
-    next: u64,
+    pub(crate) next: u64,
     /// Entries `0..matched` are on the follower as this leader has them.
-    matched: u64,
+    pub(crate) matched: u64,
     /// When the append out now was sent.
-    in_flight: Option<u64>,
-    last_sent: u64,
+    pub(crate) in_flight: Option<u64>,
+    pub(crate) last_sent: u64,
     /// When the follower last answered in this epoch.
-    heard: u64,
+    pub(crate) heard: u64,
     /// Highest heartbeat round it answered.
     pub(crate) round: u64,
 }
@@ -74,10 +73,10 @@ pub(crate) enum Answer {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Waiter {
-    tag: Tag,
-    answer: Answer,
-    deadline: u64,
+pub(crate) struct Waiter {
+    pub(crate) tag: Tag,
+    pub(crate) answer: Answer,
+    pub(crate) deadline: u64,
 }
 
 /// A read past the log, waiting for a majority to answer heartbeat `round`.
@@ -97,7 +96,7 @@ struct Buying {
 
 /// The state of leading one epoch.
 pub(crate) struct Leading {
-    epoch: Epoch,
+    pub(crate) epoch: Epoch,
     pub(crate) followers: BTreeMap<ReplicaId, Progress>,
     pub(crate) round: u64,
     /// Requests not in the log yet, by id, and the order they came in.
@@ -105,7 +104,7 @@ pub(crate) struct Leading {
     queue: Vec<RequestId>,
     /// The batch the catalog is buying now.
     in_catalog: Option<Vec<RequestId>>,
-    waiting: BTreeMap<OrderNumber, Vec<Waiter>>,
+    pub(crate) waiting: BTreeMap<OrderNumber, Vec<Waiter>>,
     pub(crate) reads: Vec<IndexRead>,
     /// Buy batches in a row that did not reach the catalog.
     catalog_failures: u32,
@@ -228,7 +227,7 @@ impl<S: LogStore> Node<S> {
     /// Sends the queued requests to the catalog as one batch, unless a batch is out already or
     /// this leader has not heard from a majority lately (it may be cut off: buying then would
     /// take stock for orders that cannot commit here).
-    fn maybe_buy(&mut self) {
+    pub(crate) fn maybe_buy(&mut self) {
         let (now, majority) = (self.now, self.majority);
         let Some(leading) = self.leading_mut() else {
             return;
@@ -374,161 +373,6 @@ impl<S: LogStore> Node<S> {
                 Error::Internal(format!("committed order {number} is missing from the log"))
             })?),
         })
-    }
-
-    // ---- replicating ----
-
-    /// Sends each follower what it lacks (or a heartbeat when due); `all` sends to every
-    /// follower with nothing out.
-    pub(crate) fn replicate(&mut self, all: bool) -> Result<()> {
-        let (now, len) = (self.now, self.len);
-        let Some(leading) = self.leading_mut() else {
-            return Ok(());
-        };
-        let mut due = Vec::new();
-        let mut beat = Vec::new();
-        for (id, p) in &leading.followers {
-            match p.in_flight {
-                Some(sent) if now - sent >= APPEND_RETRY_TICKS => due.push(*id),
-                // An append that is slow or lost must not starve the follower of heartbeats:
-                // they keep its (and our) view of the epoch alive, and its answer says where
-                // it stands.
-                Some(_) if now - p.last_sent >= HEARTBEAT_TICKS => beat.push(*id),
-                Some(_) => {}
-                None if all || p.next < len || now - p.last_sent >= HEARTBEAT_TICKS => {
-                    due.push(*id)
-                }
-                None => {}
-            }
-        }
-        for peer in due {
-            self.send_append(peer)?;
-        }
-        for peer in beat {
-            self.heartbeat(peer);
-        }
-        Ok(())
-    }
-
-    /// An empty append at the end of our log: a follower synced that far says ok, one behind
-    /// says where it is.
-    pub(crate) fn heartbeat(&mut self, peer: ReplicaId) {
-        let (len, commit_len, id, now) = (self.len, self.commit_len, self.id, self.now);
-        let Some(leading) = self.leading_mut() else {
-            return;
-        };
-        let (epoch, round) = (leading.epoch, leading.round);
-        if let Some(p) = leading.followers.get_mut(&peer) {
-            p.last_sent = now;
-        }
-        let heartbeat = AppendRequest {
-            epoch,
-            leader: id,
-            from: len,
-            entries: Vec::new(),
-            commit_len,
-            round,
-        };
-        self.send(peer, Request::Append(heartbeat), Call::Append { epoch });
-    }
-
-    fn send_append(&mut self, peer: ReplicaId) -> Result<()> {
-        let (now, len, commit_len, id) = (self.now, self.len, self.commit_len, self.id);
-        let leading = self.leading_mut().expect("only a leader appends");
-        let (epoch, round) = (leading.epoch, leading.round);
-        let progress = leading.followers.get_mut(&peer).expect("a known follower");
-        let from = progress.next.min(len);
-        progress.in_flight = Some(now);
-        progress.last_sent = now;
-        let entries = self.entries_from(from, usize::MAX)?;
-        let append = AppendRequest {
-            epoch,
-            leader: id,
-            from,
-            entries,
-            commit_len,
-            round,
-        };
-        self.send(peer, Request::Append(append), Call::Append { epoch });
-        Ok(())
-    }
-
-    /// A follower's answer to an append.
-    pub(crate) fn on_appended(
-        &mut self,
-        from: ReplicaId,
-        epoch: Epoch,
-        answer: Result<Reply>,
-    ) -> Result<()> {
-        let now = self.now;
-        if let Ok(Reply::Appended(reply)) = &answer {
-            if reply.epoch > self.epoch {
-                return self.observe_epoch(reply.epoch);
-            }
-        }
-        let Some(leading) = self.leading_mut() else {
-            return Ok(());
-        };
-        if leading.epoch != epoch {
-            return Ok(());
-        }
-        let Some(progress) = leading.followers.get_mut(&from) else {
-            return Ok(());
-        };
-        progress.in_flight = None;
-        let Ok(Reply::Appended(reply)) = answer else {
-            return Ok(());
-        };
-        if reply.epoch != epoch {
-            return Ok(());
-        }
-        progress.heard = now;
-        progress.round = progress.round.max(reply.round);
-        if reply.ok {
-            progress.matched = progress.matched.max(reply.synced_len);
-        } else {
-            debug!(
-                "epoch {epoch}: follower {from} has a gap; resending from {}",
-                reply.synced_len
-            );
-        }
-        // Not raised to `matched`: a follower that restarted holds its matched entries on disk
-        // but knows itself synced only to its commit index, and says so.
-        progress.next = reply.synced_len;
-        let behind = progress.next < self.len;
-        self.recompute_commit()?;
-        self.resolve_reads()?;
-        if behind {
-            self.send_append(from)?;
-        }
-        self.maybe_buy();
-        Ok(())
-    }
-
-    /// Raises the commit index to what a majority holds in this epoch; answers the waiters.
-    fn recompute_commit(&mut self) -> Result<()> {
-        let (len, majority) = (self.len, self.majority);
-        let Some(leading) = self.leading_mut() else {
-            return Ok(());
-        };
-        let mut lens = vec![len];
-        lens.extend(leading.followers.values().map(|p| p.matched));
-        let committed = commit_len(&lens, majority);
-        if committed <= self.commit_len {
-            return Ok(());
-        }
-        self.commit_len = committed;
-        self.store.set_commit_len(committed)?;
-        let leading = self.leading_mut().expect("checked above");
-        let still = leading.waiting.split_off(&committed);
-        let done = std::mem::replace(&mut leading.waiting, still);
-        for (number, waiters) in done {
-            for waiter in waiters {
-                let reply = self.committed_reply(number, waiter.answer);
-                self.reply(waiter.tag, reply);
-            }
-        }
-        Ok(())
     }
 
     // ---- time ----

@@ -28,6 +28,7 @@ mod leading;
 mod node;
 mod pull;
 mod reads;
+mod replication;
 pub mod rules;
 pub mod store;
 #[cfg(test)]
