@@ -7,8 +7,9 @@
 //! While two clients place orders through the frontend's address, the drill kills the leader's
 //! process (SIGKILL), restarts it, then cuts the new leader off from the web host with a firewall
 //! rule inside the leader's namespace (it still reaches its peers): orders go on through another
-//! leader, no acknowledged order is lost, and once the partition heals every replica holds the
-//! same log.
+//! leader; then it cuts the leader off from its peers but not from the web host, and the leader
+//! steps down for want of a majority while another takes over. No acknowledged order is lost,
+//! and once the partitions heal every replica holds the same log.
 //!
 //! All traffic stays inside these namespaces: none of them has a route out, and the bridge is
 //! not in this machine's own namespace. Needs Linux, root, `ip` (iproute2), and `nft` (nftables)

@@ -74,8 +74,9 @@ pub fn reference_log(replicas: &[ReplicaSnapshot]) -> Option<&ReplicaSnapshot> {
 }
 
 /// **Agreement**: every number below the highest commit length any replica knows is held by some
-/// replica, and every replica that holds it holds the same order (epoch stamps may differ: a new
-/// leader restamps what it adopts).
+/// replica, and every replica that holds it holds the same order. Stamps are compared too by the
+/// digests; this check tolerates a differing stamp, which data written before entries were
+/// copied unchanged may still hold.
 pub fn committed_entries_agree(replicas: &[ReplicaSnapshot]) -> CheckResult {
     let mut check = Check::new(COMMITTED_AGREE);
     let knower = replicas.iter().max_by_key(|r| r.commit_len);

@@ -1,4 +1,5 @@
-//! The drill itself: its script of failures (a leader's crash, then a partition) while the
+//! The drill itself: its script of failures (a leader's crash, a partition from the web host, a
+//! partition from its peers) while the
 //! clients place orders, and the checks that follow: no errors, one converged log, every
 //! acknowledged order in it exactly as acknowledged.
 
@@ -110,6 +111,29 @@ async fn conduct(
     );
     firewall.heal(&ns, WEB.1);
     orders_go_on("orders after the partition healed").await;
+
+    // 3. The leader is cut off from its peers, not from the web host (finding 4 of the protocol
+    //    review): it must notice it lost its majority and step down, and another leads.
+    let (leader, epoch) = wait_for("the current leader", PHASE_TIMEOUT, || client.leader()).await;
+    let ns = lab.borrow().ns(ORDERS[leader as usize - 1].0).to_string();
+    let peers: Vec<&str> = (1..)
+        .zip(ORDERS)
+        .filter(|(id, _)| *id != leader)
+        .map(|(_, (_, ip))| ip)
+        .collect();
+    println!("cutting order-{leader} (epoch {epoch}) off from its peers {peers:?}");
+    firewall.cut_all(&ns, &peers);
+    let (fourth, newer) = wait_for("a leader among the peers", PHASE_TIMEOUT, || async {
+        client
+            .leader()
+            .await
+            .filter(|(id, e)| *id != leader && *e > epoch)
+    })
+    .await;
+    orders_go_on("orders while the leader is cut off from its peers").await;
+    println!("order-{fourth} leads epoch {newer}; healing");
+    firewall.heal_all(&ns, &peers);
+    orders_go_on("orders after the second partition healed").await;
     stop.set(true);
 }
 

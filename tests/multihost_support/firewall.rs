@@ -33,15 +33,24 @@ impl Firewall {
 
     /// Drops everything between namespace `ns` and `peer`, both ways, inside `ns`.
     pub fn cut(self, ns: &str, peer: &str) {
+        self.cut_all(ns, &[peer]);
+    }
+
+    /// Drops everything between namespace `ns` and each of `peers`, both ways, inside `ns`.
+    pub fn cut_all(self, ns: &str, peers: &[&str]) {
         match self {
             Firewall::Nft => {
-                let rules = format!(
+                let mut rules = String::from(
                     "add table inet partition\n\
-                     add chain inet partition input {{ type filter hook input priority 0; }}\n\
-                     add chain inet partition output {{ type filter hook output priority 0; }}\n\
-                     add rule inet partition input ip saddr {peer} drop\n\
-                     add rule inet partition output ip daddr {peer} drop\n"
+                     add chain inet partition input { type filter hook input priority 0; }\n\
+                     add chain inet partition output { type filter hook output priority 0; }\n",
                 );
+                for peer in peers {
+                    rules.push_str(&format!(
+                        "add rule inet partition input ip saddr {peer} drop\n\
+                         add rule inet partition output ip daddr {peer} drop\n"
+                    ));
+                }
                 let file = std::env::temp_dir().join(format!("{ns}-partition.nft"));
                 fs::write(&file, rules).expect("write nft rules");
                 must(
@@ -50,11 +59,20 @@ impl Firewall {
                 );
                 let _ = fs::remove_file(file);
             }
-            Firewall::Iptables => iptables(ns, "-A", peer),
+            Firewall::Iptables => {
+                for peer in peers {
+                    iptables(ns, "-A", peer);
+                }
+            }
         }
     }
 
     pub fn heal(self, ns: &str, peer: &str) {
+        self.heal_all(ns, &[peer]);
+    }
+
+    /// Undoes [`Self::cut_all`].
+    pub fn heal_all(self, ns: &str, peers: &[&str]) {
         match self {
             Firewall::Nft => {
                 must(
@@ -71,7 +89,11 @@ impl Firewall {
                     ],
                 );
             }
-            Firewall::Iptables => iptables(ns, "-D", peer),
+            Firewall::Iptables => {
+                for peer in peers {
+                    iptables(ns, "-D", peer);
+                }
+            }
         }
     }
 
