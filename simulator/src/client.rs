@@ -7,7 +7,8 @@ use common::{Error, OrderEntry, Result};
 use protocol::{Reply, Request};
 
 use crate::actors::{ClientState, Expect, PRODUCTS};
-use crate::world::{Event, World};
+use crate::events::Event;
+use crate::world::World;
 
 /// Chance per tick that an idle client starts its next request.
 const START_CHANCE: f64 = 0.2;

@@ -8,7 +8,8 @@ use protocol::{Action, Reply, Request};
 use std::collections::BTreeSet;
 
 use crate::actors::{is_final, FrontCall, Origin, Poll, Purpose, Site};
-use crate::world::{Event, World, CALL_TIMEOUT, HEALTH_TIMEOUT, PROPOSE_TIMEOUT};
+use crate::events::Event;
+use crate::world::{World, CALL_TIMEOUT, HEALTH_TIMEOUT, PROPOSE_TIMEOUT};
 
 /// First and longest pause between retries of one call.
 const FIRST_BACKOFF: u64 = 2;

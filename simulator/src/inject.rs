@@ -1,7 +1,12 @@
 //! Fault injection while the faults last: crashes of a minority, partitions of every kind, slow
 //! disks, and rogue calls with out-of-range values.
 
-use crate::actors::Site;
+use common::wire::{LeaderNotice, Prepare};
+use common::{ReplicaId, MAX_EPOCH};
+use protocol::Request;
+
+use crate::actors::{Origin, Site};
+use crate::events::Event;
 use crate::faults::{cut, Partition, PartitionKind};
 use crate::world::World;
 
@@ -129,5 +134,43 @@ impl World {
             links,
             heal_at,
         });
+    }
+
+    /// A rogue call from an operator with the token: values far out of range.
+    pub(crate) fn rogue_call(&mut self) {
+        let to = self.rng.range(1, self.cfg.replicas as u64 + 1) as ReplicaId;
+        let other = to % self.cfg.replicas as ReplicaId + 1;
+        let huge = MAX_EPOCH + 1 + self.rng.range(0, u64::MAX - MAX_EPOCH - 1);
+        let request = match self.rng.range(0, 3) {
+            0 => Request::Leader(LeaderNotice {
+                id: other,
+                epoch: huge,
+            }),
+            1 => Request::Prepare(Prepare {
+                epoch: huge,
+                leader: other,
+                from: 0,
+            }),
+            _ => Request::Append(common::wire::AppendRequest {
+                epoch: huge,
+                leader: other,
+                from: u64::MAX - self.rng.range(0, 2),
+                entries: Vec::new(),
+                commit_len: u64::MAX,
+                round: 0,
+            }),
+        };
+        self.faults += 1;
+        self.trace("rogue call", to as u64, 0);
+        self.schedule(
+            1,
+            None,
+            Event::ToReplica {
+                to,
+                origin: Origin::Rogue,
+                corr: 0,
+                request,
+            },
+        );
     }
 }

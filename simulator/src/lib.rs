@@ -17,6 +17,7 @@ mod actors;
 mod checks;
 mod client;
 mod config;
+mod events;
 mod faults;
 mod frontend;
 mod inject;

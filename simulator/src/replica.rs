@@ -5,7 +5,8 @@ use common::{Error, ReplicaId};
 use protocol::{Node, Output};
 
 use crate::actors::{Origin, Site};
-use crate::world::{Event, World, RPC_TIMEOUT};
+use crate::events::Event;
+use crate::world::{World, RPC_TIMEOUT};
 
 impl World {
     /// The index of replica `id` if it still runs as `incarnation`: an answer or a flush meant

@@ -1,15 +1,15 @@
 //! The simulated world: the event queue, time, the replicas' process loop (flush before send),
 //! and one run from a seed to its report.
 
-use common::wire::{LeaderNotice, PlaceRequest, Prepare};
-use common::{Epoch, ReplicaId, RequestId, Result, MAX_EPOCH};
-use protocol::{BuyOutcome, Elector, ElectorConfig, MemoryStore, Node, Reply, Request, Tag};
-use std::cmp::Ordering;
+use common::wire::PlaceRequest;
+use common::{Epoch, ReplicaId, RequestId};
+use protocol::{Elector, ElectorConfig, MemoryStore, Node, Request, Tag};
 use std::collections::{BTreeMap, BinaryHeap};
 
-use crate::actors::{ClientState, Origin, SimCatalog, SimClient, SimFrontend, SimReplica, Site};
+use crate::actors::{ClientState, SimCatalog, SimClient, SimFrontend, SimReplica, Site};
 use crate::checks::{Broken, Checker};
 use crate::config::{Config, Violation};
+use crate::events::{duplicate, Event, Scheduled};
 use crate::faults::Network;
 use crate::rng::Rng;
 
@@ -24,80 +24,6 @@ pub(crate) const CALL_TIMEOUT: u64 = 100;
 pub(crate) const TRANSPARENCY_TICKS: u64 = 1500;
 /// Trace entries kept for a failure report.
 const TRACE_KEPT: usize = 3000;
-
-/// Something that happens at a tick.
-pub(crate) enum Event {
-    ToReplica {
-        to: ReplicaId,
-        origin: Origin,
-        corr: u64,
-        request: Request,
-    },
-    ReplyToReplica {
-        to: ReplicaId,
-        incarnation: u64,
-        from: ReplicaId,
-        corr: u64,
-        answer: Result<Reply>,
-    },
-    ReplyToFrontend {
-        to: u32,
-        corr: u64,
-        answer: Result<Reply>,
-    },
-    ToCatalog {
-        from: ReplicaId,
-        incarnation: u64,
-        corr: u64,
-        batch: Vec<common::wire::BuyRequest>,
-    },
-    CatalogReply {
-        to: ReplicaId,
-        incarnation: u64,
-        corr: u64,
-        outcome: BuyOutcome,
-    },
-    ClientToFrontend {
-        to: u32,
-        client: usize,
-        corr: u64,
-        request: Request,
-    },
-    FrontendToClient {
-        client: usize,
-        corr: u64,
-        answer: Result<Reply>,
-    },
-    FlushDone {
-        replica: ReplicaId,
-        incarnation: u64,
-    },
-}
-
-struct Scheduled {
-    at: u64,
-    seq: u64,
-    /// The link it crosses, checked against partitions on delivery.
-    link: Option<(Site, Site)>,
-    event: Event,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
 
 #[derive(Clone, Copy)]
 struct TraceEntry {
@@ -469,91 +395,12 @@ impl World {
             .unwrap_or(0)
     }
 
-    /// A rogue call from an operator with the token: values far out of range.
-    pub(crate) fn rogue_call(&mut self) {
-        let to = self.rng.range(1, self.cfg.replicas as u64 + 1) as ReplicaId;
-        let other = to % self.cfg.replicas as ReplicaId + 1;
-        let huge = MAX_EPOCH + 1 + self.rng.range(0, u64::MAX - MAX_EPOCH - 1);
-        let request = match self.rng.range(0, 3) {
-            0 => Request::Leader(LeaderNotice {
-                id: other,
-                epoch: huge,
-            }),
-            1 => Request::Prepare(Prepare {
-                epoch: huge,
-                leader: other,
-                from: 0,
-            }),
-            _ => Request::Append(common::wire::AppendRequest {
-                epoch: huge,
-                leader: other,
-                from: u64::MAX - self.rng.range(0, 2),
-                entries: Vec::new(),
-                commit_len: u64::MAX,
-                round: 0,
-            }),
-        };
-        self.faults += 1;
-        self.trace("rogue call", to as u64, 0);
-        self.schedule(
-            1,
-            None,
-            Event::ToReplica {
-                to,
-                origin: Origin::Rogue,
-                corr: 0,
-                request,
-            },
-        );
-    }
-
     pub(crate) fn place_request(key: &str, name: &str, quantity: u32) -> Request {
         Request::Place(PlaceRequest {
             request_id: RequestId::from_idempotency_key(key),
             name: name.to_string(),
             quantity,
         })
-    }
-}
-
-fn duplicate(event: &Event) -> Option<Event> {
-    match event {
-        Event::ToReplica {
-            to,
-            origin,
-            corr,
-            request,
-        } => Some(Event::ToReplica {
-            to: *to,
-            origin: *origin,
-            corr: *corr,
-            request: request.clone(),
-        }),
-        Event::ReplyToReplica {
-            to,
-            incarnation,
-            from,
-            corr,
-            answer,
-        } => Some(Event::ReplyToReplica {
-            to: *to,
-            incarnation: *incarnation,
-            from: *from,
-            corr: *corr,
-            answer: answer.clone(),
-        }),
-        Event::ToCatalog {
-            from,
-            incarnation,
-            corr,
-            batch,
-        } => Some(Event::ToCatalog {
-            from: *from,
-            incarnation: *incarnation,
-            corr: *corr,
-            batch: batch.clone(),
-        }),
-        _ => None,
     }
 }
 
