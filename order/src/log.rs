@@ -220,6 +220,10 @@ impl OrderLog {
                 );
             }
         }
+        if entries.is_empty() && dropped.is_empty() {
+            // A heartbeat: nothing changes, nothing to write or flush.
+            return Ok(new_len);
+        }
         let (removes, inserts) =
             protocol::store::index_changes(replaced.iter(), dropped.iter().copied(), entries);
         let result = (&self.log, &self.requests).transaction(|(log, requests)| {
@@ -305,8 +309,9 @@ impl protocol::LogStore for OrderLog {
         drop_past_end: &dyn Fn(&OrderEntry) -> bool,
     ) -> Result<u64> {
         // The node checked the committed prefix itself; 0 leaves only density to check here.
+        let before = self.length()?;
         let len = OrderLog::write(self, from, entries, 0, drop_past_end)?;
-        self.dirty = true;
+        self.dirty |= !entries.is_empty() || len != before;
         Ok(len)
     }
 

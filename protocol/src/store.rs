@@ -221,6 +221,9 @@ impl LogStore for MemoryStore {
             .map(|(_, e)| e.clone())
             .collect();
         let (replaced, dropped, new_len) = plan_write(from, len, &old, entries, drop_past_end)?;
+        if entries.is_empty() && dropped.is_empty() {
+            return Ok(new_len);
+        }
         let (removes, inserts) = index_changes(replaced.iter(), dropped.iter().copied(), entries);
         let image = &mut self.live;
         if self.flaw_index_in_one_pass {
