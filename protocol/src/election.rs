@@ -152,7 +152,7 @@ impl Elector {
                 "frontend {}: replica {leader} no longer leads epoch {epoch}",
                 self.frontend
             );
-            self.drop_current();
+            self.current = None;
         }
         self.next_poll = self.now;
     }
@@ -187,7 +187,7 @@ impl Elector {
                 "frontend {}: replica {id} no longer leads epoch {epoch}",
                 self.frontend
             );
-            self.drop_current();
+            self.current = None;
             if answered {
                 self.failed.insert(id);
             }
@@ -309,10 +309,6 @@ impl Elector {
                 self.next_poll = self.now + self.retry_ticks();
             }
         }
-    }
-
-    fn drop_current(&mut self) {
-        self.current = None;
     }
 
     fn follow(&mut self, id: ReplicaId, epoch: Epoch) {

@@ -126,7 +126,7 @@ impl<S: LogStore> Node<S> {
 
     /// The catalog's answer to the last [`Output::Buy`].
     pub fn on_bought(&mut self, outcome: BuyOutcome) {
-        self.run(|node| node.bought(outcome));
+        self.run(|node| node.on_bought_batch(outcome));
     }
 
     /// One tick of time: resends, heartbeats, timeouts.
@@ -286,10 +286,6 @@ impl<S: LogStore> Node<S> {
             Call::Prepare { epoch } => self.on_promise(from, epoch, answer),
             Call::Log { from: at } => self.on_page(from, at, answer),
         }
-    }
-
-    fn bought(&mut self, outcome: BuyOutcome) -> Result<()> {
-        self.on_bought_batch(outcome)
     }
 
     // ---- epochs ----

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use crate::actors::{Origin, Site};
 
 /// Something that happens at a tick.
+#[derive(Clone)]
 pub(crate) enum Event {
     ToReplica {
         to: ReplicaId,
@@ -81,44 +82,12 @@ impl Ord for Scheduled {
     }
 }
 
-/// A copy of a message the network may deliver twice (requests and their answers).
+/// A copy of a message the network may deliver twice (requests and their answers; the
+/// simulated processes' own hand-offs are never duplicated).
 pub(crate) fn duplicate(event: &Event) -> Option<Event> {
-    match event {
-        Event::ToReplica {
-            to,
-            origin,
-            corr,
-            request,
-        } => Some(Event::ToReplica {
-            to: *to,
-            origin: *origin,
-            corr: *corr,
-            request: request.clone(),
-        }),
-        Event::ReplyToReplica {
-            to,
-            incarnation,
-            from,
-            corr,
-            answer,
-        } => Some(Event::ReplyToReplica {
-            to: *to,
-            incarnation: *incarnation,
-            from: *from,
-            corr: *corr,
-            answer: answer.clone(),
-        }),
-        Event::ToCatalog {
-            from,
-            incarnation,
-            corr,
-            batch,
-        } => Some(Event::ToCatalog {
-            from: *from,
-            incarnation: *incarnation,
-            corr: *corr,
-            batch: batch.clone(),
-        }),
-        _ => None,
-    }
+    matches!(
+        event,
+        Event::ToReplica { .. } | Event::ReplyToReplica { .. } | Event::ToCatalog { .. }
+    )
+    .then(|| event.clone())
 }
