@@ -3,7 +3,6 @@
 //! when any order does not read back as acknowledged.
 
 use clap::Args;
-use client::load::{self, LoadConfig, LoadProgress, LoadReport, Verification};
 use client::StoreClient;
 use common::Shutdown;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -11,6 +10,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
+use tools::load::{self, LoadConfig, LoadProgress, LoadReport, Verification};
 
 /// Mismatches and lookup failures printed in full; the rest are counted.
 const PRINTED_PROBLEMS: usize = 10;

@@ -1,10 +1,10 @@
-//! `toystore drill`: arguments, then `drill::run`, the report, and the exit status.
+//! `toystore drill`: arguments, then `tools::drill::run`, the report, and the exit status.
 
 use clap::Args;
-use drill::{parse_duration, DrillOptions, Target};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
+use tools::drill::{parse_duration, DrillOptions, Target};
 
 /// Kill services with SIGKILL under verified client load, restart them, and check that nothing
 /// was lost. Exit status 0 only when every check passes.
@@ -98,7 +98,7 @@ pub async fn run(args: DrillArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot find the toystore binary: {e}"))?,
         progress: std::io::stderr().is_terminal(),
     };
-    let report = drill::run(&options).await?;
+    let report = tools::drill::run(&options).await?;
     print!("{}", report.render());
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report).expect("the report is plain data");

@@ -1,9 +1,9 @@
 //! `toystore eval`: starts its own cluster from this binary, measures it, and writes a report
-//! folder (`report.md`, `results.json`, PNG plots). The work is in `client::eval`.
+//! folder (`report.md`, `results.json`, PNG plots). The work is in `tools::eval`.
 
 use clap::Args;
-use client::eval::EvalOptions;
 use std::path::PathBuf;
+use tools::eval::EvalOptions;
 
 /// Flags of `toystore eval`.
 #[derive(Args, Clone, Debug)]
@@ -45,7 +45,7 @@ pub async fn run(args: EvalArgs) -> Result<(), String> {
         out: args.out,
         quick: args.quick,
     };
-    client::eval::run(&options, |line| eprintln!("eval: {line}")).await?;
+    tools::eval::run(&options, |line| eprintln!("eval: {line}")).await?;
     println!("{}", options.out.join("report.md").display());
     Ok(())
 }
@@ -55,10 +55,10 @@ fn rerender(out: &std::path::Path) -> Result<(), String> {
     let path = out.join("results.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let results: client::eval::EvalResults = serde_json::from_str(&text)
+    let results: tools::eval::EvalResults = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not an evaluation's results: {e}", path.display()))?;
-    client::eval::plot::register_font()?;
-    client::eval::write_report(out, &results)?;
+    tools::eval::plot::register_font()?;
+    tools::eval::write_report(out, &results)?;
     println!("{}", out.join("report.md").display());
     Ok(())
 }

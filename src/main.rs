@@ -1,7 +1,6 @@
 //! `toystore`: one command for every part of the store. It parses arguments, sets up logging and
 //! calls the service's `run`; the services live in their crates.
 
-mod bench;
 mod client_cmd;
 mod drill_cmd;
 mod eval;
@@ -142,7 +141,7 @@ async fn dispatch(command: Command) -> Result<(), String> {
             seconds,
             runs,
             json,
-        } => bench::run(&clients, seconds, runs, json.as_deref()).await,
+        } => tools::bench::run(&clients, seconds, runs, json.as_deref()).await,
         Command::Client(args) => client_cmd::run(args).await,
         Command::Eval(args) => eval::run(args).await,
         Command::Catalog {

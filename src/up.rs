@@ -1,9 +1,9 @@
 //! `toystore up`: the whole store as child processes of this one, stopped together.
 
-use client::{LocalCluster, Output};
 use common::ClusterConfig;
 use std::path::Path;
 use std::time::Duration;
+use supervisor::{LocalCluster, Output};
 
 /// How long `up` waits for the store to serve before it reports what is missing.
 const READY_WAIT: Duration = Duration::from_secs(30);

@@ -3,13 +3,13 @@
 
 mod cluster;
 
-use client::eval::{EvalResults, REPORT_FILES};
-use client::load::{self, LoadConfig, Mismatch};
 use client::{ClientError, Order, Product, StoreClient};
 use cluster::{Options, Service, TestCluster};
 use common::Shutdown;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use tools::eval::{EvalResults, REPORT_FILES};
+use tools::load::{self, LoadConfig, Mismatch};
 
 fn repo_file(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -127,7 +127,7 @@ async fn every_error_kind_is_told_apart() {
         other => panic!("a non-contract answer should be Unexpected 401, got {other:?}"),
     }
 
-    let closed = client::cluster::free_ports(1).expect("a free port")[0];
+    let closed = supervisor::free_ports(1).expect("a free port")[0];
     let nobody = StoreClient::new(format!("http://127.0.0.1:{closed}"));
     match nobody.product("Tux").await {
         Err(ClientError::Transport(message)) => assert!(!message.is_empty()),
@@ -327,7 +327,7 @@ async fn eval_quick_writes_a_consistent_report() {
 /// rather than "verifying" zero orders.
 #[test]
 fn client_fails_when_no_request_is_answered() {
-    let closed = client::cluster::free_ports(1).expect("a free port")[0];
+    let closed = supervisor::free_ports(1).expect("a free port")[0];
     let output = toystore()
         .args(["client", "--url", &format!("http://127.0.0.1:{closed}")])
         .args(["--sessions", "1", "--iterations", "2", "--toy", "Tux"])

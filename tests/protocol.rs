@@ -1,5 +1,5 @@
 //! The replication protocol at its hard moments, with crash points armed through
-//! `TOYSTORE_FAULT` (see `common::faults`): the armed process kills itself with SIGKILL exactly
+//! `TOYSTORE_FAULT` (see `order::faults`): the armed process kills itself with SIGKILL exactly
 //! there. Each test then checks what a client saw and what the replicas hold.
 
 mod cluster;

@@ -15,7 +15,6 @@
 pub mod config;
 pub mod encoding;
 pub mod error;
-pub mod faults;
 pub mod http;
 pub mod logging;
 pub mod path;

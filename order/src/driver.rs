@@ -4,7 +4,7 @@
 //! carries out the outputs. That last rule is what makes an answer mean "on disk"; taking every
 //! waiting input before the one flush is the group commit.
 
-use common::faults::Faults;
+use crate::faults::Faults;
 use common::http::Peer;
 use common::replica_api::ReplicaClient;
 use common::wire::{BuyReceipt, BuyRequest, Health};

@@ -17,6 +17,7 @@
 
 mod api;
 mod driver;
+pub mod faults;
 pub mod log;
 
 use common::http::Peer;

@@ -1,8 +1,7 @@
-//! The test cluster: `client::LocalCluster` (real `toystore` processes on free loopback ports with
+//! The test cluster: `supervisor::LocalCluster` (real `toystore` processes on free loopback ports with
 //! a temporary data root, killed for real and in `Drop`) plus the requests tests make of it.
 #![allow(dead_code)]
 
-use client::{ClusterOptions, LocalCluster};
 use common::wire::{Health, TOKEN_HEADER};
 use common::{ClusterConfig, Epoch, FrontendId, OrderEntry, ReplicaId};
 use serde::de::DeserializeOwned;
@@ -10,8 +9,9 @@ use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use supervisor::{ClusterOptions, LocalCluster};
 
-pub use client::Service;
+pub use supervisor::Service;
 
 pub const TOKEN: &str = "test-token";
 /// How long a service may take to become ready before the test fails.
@@ -83,13 +83,13 @@ impl TestCluster {
         TestCluster::start_with_faults(options, &[]).await
     }
 
-    /// [`Self::start`], with a fault (`TOYSTORE_FAULT`, see `common::faults`) armed in some services.
+    /// [`Self::start`], with a fault (`TOYSTORE_FAULT`, see `order::faults`) armed in some services.
     pub async fn start_with_faults(options: Options, faults: &[(Service, &str)]) -> TestCluster {
         let mut cluster = TestCluster::new(options);
         for (service, fault) in faults {
             cluster
                 .local
-                .spawn_with_env(*service, &[(common::faults::FAULT_ENV, fault)])
+                .spawn_with_env(*service, &[(order::faults::FAULT_ENV, fault)])
                 .expect("spawn armed service");
         }
         if let Err(e) = cluster.local.start_all(READY_TIMEOUT).await {

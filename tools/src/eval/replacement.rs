@@ -9,7 +9,7 @@ use super::plan::Plan;
 use super::probe::Probe;
 use super::results::{CacheSnapshot, Phase, Replacement};
 use crate::load::{run_load, LoadConfig};
-use crate::rest::StoreClient;
+use client::StoreClient;
 
 /// Runs the phases and the listing side by side.
 ///

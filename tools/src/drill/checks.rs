@@ -1,7 +1,7 @@
 //! The drill's own checks, on what the clients saw; the checks on what the services hold are
 //! `inspect::checks`.
 
-use client::load::{RequestFailure, Verification};
+use crate::load::{RequestFailure, Verification};
 use client::ClientError;
 use inspect::checks::CheckResult;
 use std::collections::BTreeMap;

@@ -2,11 +2,11 @@
 //! concurrencies, against a cluster of its own on loopback. Every order it counts was flushed on a
 //! majority of replicas before it was answered. Bounded: `runs × levels × seconds`.
 
-use client::{ClusterOptions, LocalCluster};
 use hdrhistogram::Histogram;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use supervisor::{ClusterOptions, LocalCluster};
 
 /// Stock per toy in the benchmark's catalog: large enough that no run sells out.
 const BENCH_STOCK: u32 = 1_000_000_000;

@@ -10,9 +10,9 @@ use super::plan::{EvalOptions, Plan};
 use super::probe::Probe;
 use super::results::{EvalResults, Setup};
 use super::{failover, plot, replacement, report, sweep};
-use crate::cluster::{ClusterOptions, LocalCluster, Service};
 use crate::load::toy_names;
-use crate::rest::StoreClient;
+use client::StoreClient;
+use supervisor::{ClusterOptions, LocalCluster, Service};
 
 /// How long a service may take to start.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);

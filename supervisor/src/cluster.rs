@@ -1,11 +1,4 @@
-//! A local cluster of real `toystore` processes: written config on free loopback ports (or an
-//! existing cluster file), each service a child process that can be killed (SIGKILL), stopped
-//! (SIGTERM) and restarted by its pid. Used by `toystore up`, the drill, the evaluation and the
-//! integration tests, so all of them start and break the store the same way. Every process it
-//! started is killed when it is dropped. What the running services answer (readiness, health,
-//! logs, the leader and its epoch) is asked in `health.rs`.
-
-mod health;
+//! The [`LocalCluster`] and its knobs: starting, stopping and killing the processes.
 
 use common::config::{FrontendPorts, LocalPorts};
 use common::{ClusterConfig, FrontendId, ReplicaId};
@@ -80,7 +73,7 @@ pub struct LocalCluster {
     running: BTreeMap<Service, Child>,
     /// `--cache-size` passed to a frontend when it is next started (see [`LocalCluster::set_cache_size`]).
     cache_sizes: BTreeMap<FrontendId, usize>,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     /// Keeps a temporary data root alive as long as the cluster.
     _temp: Option<tempfile::TempDir>,
 }
@@ -385,7 +378,7 @@ impl LocalCluster {
         self.wait_orders_served(timeout).await
     }
 
-    fn log_hint(&self, service: Service) -> String {
+    pub(crate) fn log_hint(&self, service: Service) -> String {
         match self.output {
             Output::Files => format!("; see {}", self.stderr_path(service).display()),
             Output::Inherit => String::new(),

@@ -2,11 +2,11 @@
 //! a drill with `--seed` makes the same draws every time. Who the leader is, and so what a
 //! leader-biased draw hits, is known only at run time.
 
-use client::Service;
 use common::{FrontendId, ReplicaId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::time::Duration;
+use supervisor::Service;
 
 /// What a drill may kill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use super::config::{LoadConfig, RequestKind};
 use super::stats::{new_histogram, record as record_latency, LoadReport, Sample};
-use crate::error::ClientError;
-use crate::rest::StoreClient;
+use client::ClientError;
+use client::StoreClient;
 
 /// Attempts of one buy (with one idempotency key) before the session gives up on it, when the
 /// store is unreachable or says it is unavailable.
@@ -110,7 +110,7 @@ struct Record {
 ///
 /// ```no_run
 /// # async fn example() {
-/// use client::load::{run_load, verify, LoadConfig};
+/// use tools::load::{run_load, verify, LoadConfig};
 /// let store = client::StoreClient::new("http://127.0.0.1:8080");
 /// let config = LoadConfig::new(vec!["Tux".into(), "Lego".into()]);
 /// let (_trigger, stop) = common::Shutdown::new();

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use super::plan::{Plan, KILL_AT, RESTART_AT};
 use super::probe::Probe;
 use super::results::Failover;
-use crate::cluster::{LocalCluster, Service};
 use crate::load::{run_load, verify, LoadConfig, RequestKind};
-use crate::rest::StoreClient;
+use client::StoreClient;
+use supervisor::{LocalCluster, Service};
 
 /// Error messages kept in the results.
 const ERROR_EXAMPLES: usize = 5;
@@ -54,7 +54,7 @@ pub(crate) async fn run(
     let errors: Vec<String> = report
         .failures
         .iter()
-        .filter(|f| f.error != crate::ClientError::OutOfStock)
+        .filter(|f| f.error != client::ClientError::OutOfStock)
         .map(|f| {
             format!(
                 "{} at {:.2} s: {}",

@@ -6,7 +6,7 @@ use common::wire::{Health, LogPage, Role, MAX_LOG_PAGE, TOKEN_HEADER};
 use common::{Epoch, OrderEntry, ReplicaId};
 use std::time::{Duration, Instant};
 
-use super::{LocalCluster, Service};
+use crate::cluster::{LocalCluster, Service};
 
 /// Time one page of a replica's log may take to read (10,000 entries in a debug build).
 const LOG_PAGE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::config::RequestKind;
 use super::session::{AckedOrder, RequestFailure};
-use crate::error::ClientError;
+use client::ClientError;
 
 /// Highest latency a histogram tells apart, in microseconds (a minute); slower requests are
 /// recorded as this.
@@ -164,7 +164,7 @@ impl LoadReport {
 /// The summaries as an aligned text table, one row per kind.
 ///
 /// ```
-/// use client::load::{new_histogram, table, KindSummary, RequestKind};
+/// use tools::load::{new_histogram, table, KindSummary, RequestKind};
 /// use std::time::Duration;
 /// let mut latencies = new_histogram();
 /// latencies.record(1500).unwrap(); // 1.5 ms

@@ -5,7 +5,7 @@ use common::wire::TOKEN_HEADER;
 use serde::Deserialize;
 use std::time::Duration;
 
-use crate::cluster::LocalCluster;
+use supervisor::LocalCluster;
 
 /// Timeout of one probe request.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);

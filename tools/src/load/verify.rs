@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use super::config::RequestKind;
 use super::session::AckedOrder;
 use super::stats::{new_histogram, record, KindSummary};
-use crate::error::ClientError;
-use crate::rest::{Order, StoreClient};
+use client::ClientError;
+use client::{Order, StoreClient};
 
 /// Lookups in flight at once while verifying.
 pub const VERIFY_CONCURRENCY: usize = 8;
@@ -116,9 +116,9 @@ impl Verification {
 /// compares name and quantity; also reports two acknowledgements that share a number.
 ///
 /// ```no_run
-/// # async fn example(orders: Vec<client::load::AckedOrder>) {
+/// # async fn example(orders: Vec<tools::load::AckedOrder>) {
 /// let store = client::StoreClient::new("http://127.0.0.1:8080");
-/// let verification = client::load::verify(&store, &orders).await;
+/// let verification = tools::load::verify(&store, &orders).await;
 /// for mismatch in &verification.mismatches {
 ///     eprintln!("{mismatch}");
 /// }

@@ -7,7 +7,7 @@ use super::plan::Plan;
 use super::probe::Probe;
 use super::results::SweepRun;
 use crate::load::{run_load, verify, LoadConfig, RequestKind};
-use crate::rest::StoreClient;
+use client::StoreClient;
 
 /// One sweep run at buy probability `p` against a frontend whose cache holds `cache_size`
 /// entries; `index` varies the seed.

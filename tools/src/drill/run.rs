@@ -2,8 +2,8 @@
 //! services on the schedule, then restart everything, wait for the replicas to converge, verify
 //! every acknowledged order, stop the cluster and check its data directories.
 
-use client::load::{run_load_spread, verify_across, LoadConfig, LoadProgress};
-use client::{ClusterOptions, LocalCluster, Service, StoreClient};
+use crate::load::{run_load_spread, verify_across, LoadConfig, LoadProgress};
+use client::StoreClient;
 use common::Shutdown;
 use indicatif::{ProgressBar, ProgressStyle};
 use inspect::checks::{self, CheckResult};
@@ -13,10 +13,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use supervisor::{ClusterOptions, LocalCluster, Service};
 
-use crate::checks::{acked_orders_read_back, classify_errors, no_service_panicked, Outage};
-use crate::report::{DrillReport, EpochGrowth, KillEvent};
-use crate::schedule::{Schedule, Target};
+use super::checks::{acked_orders_read_back, classify_errors, no_service_panicked, Outage};
+use super::report::{DrillReport, EpochGrowth, KillEvent};
+use super::schedule::{Schedule, Target};
 
 /// How long a restarted service may take to be ready, and the replicas to converge.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -74,11 +75,11 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
     if options.frontends == 0 {
         return Err("--frontends must be at least 1".into());
     }
-    let toys = client::load::toy_names(&options.products)?;
+    let toys = crate::load::toy_names(&options.products)?;
     let mut cluster = match &options.attach {
         Some(path) => {
             let config = common::ClusterConfig::load(path)?;
-            LocalCluster::from_config(&options.exe, path, config, client::Output::Files)
+            LocalCluster::from_config(&options.exe, path, config, supervisor::Output::Files)
         }
         None => {
             let cluster_options = ClusterOptions {

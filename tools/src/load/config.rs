@@ -67,7 +67,7 @@ impl LoadConfig {
     /// per order, no time bound, no seed.
     ///
     /// ```
-    /// let config = client::load::LoadConfig::new(vec!["Tux".into()]);
+    /// let config = tools::load::LoadConfig::new(vec!["Tux".into()]);
     /// assert_eq!((config.sessions, config.iterations, config.p), (5, Some(100), 0.5));
     /// assert!(config.validate().is_ok());
     /// ```
