@@ -109,16 +109,6 @@ pub fn parse_cents(text: &str) -> Result<Cents, String> {
         .ok_or_else(bad)
 }
 
-/// Length of a log whose last number is `last` (`None` for an empty log).
-pub fn len_after(last: Option<OrderNumber>) -> u64 {
-    last.map_or(0, |n| n + 1)
-}
-
-/// Last number of a log of `len` entries (`None` for an empty log).
-pub fn last_of(len: u64) -> Option<OrderNumber> {
-    len.checked_sub(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

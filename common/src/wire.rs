@@ -65,10 +65,10 @@ pub struct Health {
     pub role: Role,
     /// Leader of `epoch`, when known.
     pub leader: Option<ReplicaId>,
-    /// Last number in the local log.
-    pub last: Option<OrderNumber>,
-    /// Highest number known committed.
-    pub commit: Option<OrderNumber>,
+    /// Entries in the local log: numbers `0..len`.
+    pub len: u64,
+    /// Entries `0..commit_len` are known committed.
+    pub commit_len: u64,
     /// Caught up after start and able to serve (and to lead if chosen).
     pub ready: bool,
 }
@@ -179,8 +179,10 @@ pub struct LogPage {
     pub epoch: Epoch,
     /// Epoch of the leader whose log this replica's log is a copy of.
     pub log_epoch: Epoch,
-    pub last: Option<OrderNumber>,
-    pub commit: Option<OrderNumber>,
+    /// Entries in the replica's log: numbers `0..len`.
+    pub len: u64,
+    /// Entries `0..commit_len` are known committed.
+    pub commit_len: u64,
 }
 
 /// Largest page a range scan returns.

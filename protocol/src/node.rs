@@ -6,7 +6,7 @@
 //! peers' logs (a restart's catch-up, a candidate's takeover); `leading.rs` the leader's side.
 
 use common::wire::{Health, LeaderNotice, LogPage, LogQuery, Prepare, Promise, Role, MAX_LOG_PAGE};
-use common::{last_of, Epoch, Error, OrderEntry, ReplicaId, Result, MAX_EPOCH, MAX_LOG_LEN};
+use common::{Epoch, Error, OrderEntry, ReplicaId, Result, MAX_EPOCH, MAX_LOG_LEN};
 use log::{info, warn};
 
 use crate::io::{BuyOutcome, Call, Output, Reply, Request, Tag};
@@ -157,8 +157,8 @@ impl<S: LogStore> Node<S> {
             epoch: self.epoch,
             role,
             leader: self.granted,
-            last: last_of(self.len),
-            commit: last_of(self.commit_len),
+            len: self.len,
+            commit_len: self.commit_len,
             ready: ready || matches!(self.duty, Duty::Leader(_)),
         }
     }
@@ -478,8 +478,8 @@ impl<S: LogStore> Node<S> {
             entries: self.entries_from(query.from, query.limit.min(MAX_LOG_PAGE))?,
             epoch: self.epoch,
             log_epoch: self.log_epoch,
-            last: last_of(self.len),
-            commit: last_of(self.commit_len),
+            len: self.len,
+            commit_len: self.commit_len,
         })
     }
 }

@@ -7,7 +7,7 @@
 //! of their logs holds every committed entry. The candidate leads only then.
 
 use common::wire::{LogPage, LogQuery, Prepare, Promise, MAX_LOG_PAGE};
-use common::{len_after, Epoch, Error, OrderEntry, ReplicaId, Result};
+use common::{Epoch, Error, OrderEntry, ReplicaId, Result};
 use log::{info, warn};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -463,8 +463,8 @@ fn log_read(from: u64) -> Request {
 fn page_of(page: &LogPage) -> Page {
     Page {
         log_epoch: page.log_epoch,
-        len: len_after(page.last),
-        commit_len: len_after(page.commit),
+        len: page.len,
+        commit_len: page.commit_len,
         entries: page.entries.clone(),
     }
 }

@@ -100,7 +100,7 @@ async fn conduct(
             client
                 .health(leader)
                 .await
-                .filter(|h| h.last.is_some_and(|last| last >= newest))
+                .filter(|h| h.len > newest)
                 .map(|_| ())
         },
     )

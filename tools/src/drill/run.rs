@@ -334,10 +334,10 @@ async fn finish(cluster: &mut LocalCluster, owned: bool) -> Result<(), String> {
             match cluster.replica_health(replica.id).await {
                 Some(h) => {
                     agreed &=
-                        h.ready && h.commit == h.last && first.get_or_insert(h.last) == &h.last;
+                        h.ready && h.commit_len == h.len && *first.get_or_insert(h.len) == h.len;
                     positions.insert(
                         format!("order-{}", h.id),
-                        format!("last {:?}, commit {:?}", h.last, h.commit),
+                        format!("len {}, commit_len {}", h.len, h.commit_len),
                     );
                 }
                 None => agreed = false,
@@ -364,7 +364,7 @@ async fn live_snapshots(cluster: &LocalCluster) -> Result<Vec<ReplicaSnapshot>, 
             id: replica.id,
             epoch: page.epoch,
             log_epoch: page.log_epoch,
-            commit_len: common::len_after(page.commit),
+            commit_len: page.commit_len,
             entries,
         });
     }
