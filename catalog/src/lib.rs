@@ -20,6 +20,7 @@
 //! the catalog is a single instance, not replicated.
 
 mod api;
+mod error;
 mod invalidate;
 mod products_file;
 mod records;
@@ -27,6 +28,7 @@ mod restock;
 mod server;
 mod stock;
 
+pub use error::{CatalogError, ProductsError, ProductsProblem};
 pub use invalidate::{
     Invalidator, INVALIDATE_PATH, INVALIDATE_TIMEOUT, MAX_BACKLOG, RESEND_FIRST_DELAY,
     RESEND_MAX_DELAY, RESEND_TIMEOUT,

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::Path;
 
+use crate::error::{ProductsError, ProductsProblem};
 use crate::records::{StockRecord, FIRST_VERSION};
 
 /// One toy of the products file.
@@ -22,31 +23,41 @@ struct Entry {
 /// # Errors
 /// A missing or unreadable file, bad JSON, an empty list, an empty or repeated name, or a price
 /// that is not a non-negative decimal with at most two places; the message names the file.
-pub(crate) fn read(path: &Path) -> Result<Vec<(String, StockRecord)>, String> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read products file {shown}: {e}"))?;
-    parse(&text).map_err(|e| format!("bad products file {shown}: {e}"))
+pub(crate) fn read(path: &Path) -> Result<Vec<(String, StockRecord)>, ProductsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ProductsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).map_err(|problem| ProductsError::Bad {
+        path: path.to_path_buf(),
+        problem,
+    })
 }
 
 /// Parses the text of a products file.
-fn parse(text: &str) -> Result<Vec<(String, StockRecord)>, String> {
-    let entries: Vec<Entry> = serde_json::from_str(text)
-        .map_err(|e| format!("expected a JSON list of {{name, price, quantity}}: {e}"))?;
+fn parse(text: &str) -> Result<Vec<(String, StockRecord)>, ProductsProblem> {
+    let entries: Vec<Entry> = serde_json::from_str(text)?;
     if entries.is_empty() {
-        return Err("the list of products is empty".into());
+        return Err(ProductsProblem::Empty);
     }
     let mut seen = HashSet::new();
     let mut products = Vec::with_capacity(entries.len());
     for (index, entry) in entries.into_iter().enumerate() {
         if entry.name.trim().is_empty() {
-            return Err(format!("product {index} has an empty name"));
+            return Err(ProductsProblem::EmptyName { index });
         }
         if !seen.insert(entry.name.clone()) {
-            return Err(format!("product {:?} is listed twice", entry.name));
+            return Err(ProductsProblem::Twice { name: entry.name });
         }
-        let price_cents = common::parse_cents(&entry.price.to_string())
-            .map_err(|e| format!("product {:?}: {e}", entry.name))?;
+        let price_cents = match common::parse_cents(&entry.price.to_string()) {
+            Ok(cents) => cents,
+            Err(source) => {
+                return Err(ProductsProblem::Price {
+                    name: entry.name,
+                    source,
+                })
+            }
+        };
         let record = StockRecord {
             price_cents,
             quantity: entry.quantity,

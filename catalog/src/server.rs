@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::wire::CatalogStats;
 use common::{ClusterConfig, Shutdown};
 
+use crate::error::CatalogError;
 use crate::invalidate::Invalidator;
 use crate::restock::RestockTask;
 use crate::stock::StockStore;
@@ -53,15 +54,11 @@ impl Stats {
 /// # Errors
 /// The database cannot be opened, the products file is missing or malformed, the restock period
 /// is 0, the listener cannot be bound, or the final flush fails.
-pub async fn run(config: ClusterConfig, shutdown: Shutdown) -> Result<(), String> {
-    if config.catalog.restock_period_ms == 0 {
-        return Err("catalog restock_period_ms must be at least 1".into());
-    }
+pub async fn run(config: ClusterConfig, shutdown: Shutdown) -> Result<(), CatalogError> {
+    config.validate()?;
     let store = StockStore::open(&config.catalog_dir(), &config.products)?;
     let listener = common::http::bind(config.catalog.internal, "the catalog").await?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the catalog's listening address: {e}"))?;
+    let addr = listener.local_addr().map_err(CatalogError::Address)?;
     let catalog = Arc::new(Catalog {
         store: store.clone(),
         invalidator: Invalidator::for_cluster(&config),
@@ -74,10 +71,7 @@ pub async fn run(config: ClusterConfig, shutdown: Shutdown) -> Result<(), String
     common::http::serve(routes, listener, shutdown).await;
     restock.stop().await;
     catalog.invalidator.stop();
-    store
-        .flush()
-        .await
-        .map_err(|e| format!("cannot flush the catalog database: {e}"))?;
+    store.flush().await.map_err(CatalogError::Flush)?;
     info!("catalog stopped");
     Ok(())
 }

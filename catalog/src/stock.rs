@@ -20,6 +20,7 @@ use common::encoding::{decode, encode, key_u64};
 use common::wire::{BuyReceipt, BuyRequest};
 use common::{Error, Product, Result};
 
+use crate::error::CatalogError;
 use crate::products_file;
 use crate::records::{
     BuyOutcome, Movement, MovementKind, StockRecord, BUYS_TREE, JOURNAL_TREE, PRODUCTS_TREE,
@@ -49,7 +50,7 @@ impl StockStore {
     /// # Errors
     /// The database cannot be opened, or the products file is missing or malformed (duplicate or
     /// empty names, bad prices, no products); the message names the path.
-    pub fn open(path: &Path, products_file: &Path) -> Result<StockStore, String> {
+    pub fn open(path: &Path, products_file: &Path) -> Result<StockStore, CatalogError> {
         StockStore::open_with(sled::Config::new().path(path), products_file)
     }
 
@@ -58,20 +59,14 @@ impl StockStore {
     pub(crate) fn open_with(
         config: sled::Config,
         products_file: &Path,
-    ) -> Result<StockStore, String> {
+    ) -> Result<StockStore, CatalogError> {
         let path = config.path.clone();
-        let path = path.as_path();
-        let db = config
-            .open()
-            .map_err(|e| format!("cannot open catalog database {}: {e}", path.display()))?;
-        let tree = |name: &str| {
-            db.open_tree(name).map_err(|e| {
-                format!(
-                    "cannot open tree {name} in catalog database {}: {e}",
-                    path.display()
-                )
-            })
+        let opening = |source| CatalogError::Open {
+            path: path.clone(),
+            source,
         };
+        let db = config.open().map_err(opening)?;
+        let tree = |name: &str| db.open_tree(name).map_err(opening);
         let store = StockStore {
             products: tree(PRODUCTS_TREE)?,
             buys: tree(BUYS_TREE)?,
@@ -81,11 +76,17 @@ impl StockStore {
         };
         if store.products.is_empty() {
             let initial = products_file::read(products_file)?;
-            let shown = products_file.display();
             store
                 .load_initial(&initial)
-                .map_err(|e| format!("cannot load products file {shown}: {e}"))?;
-            info!("catalog loaded {} toys from {shown}", initial.len());
+                .map_err(|source| CatalogError::Load {
+                    path: products_file.to_path_buf(),
+                    source,
+                })?;
+            info!(
+                "catalog loaded {} toys from {}",
+                initial.len(),
+                products_file.display()
+            );
         } else {
             info!("catalog opened with {} toys", store.products.len());
         }

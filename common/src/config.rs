@@ -8,6 +8,48 @@ use std::path::{Path, PathBuf};
 
 use crate::types::{FrontendId, ReplicaId};
 
+/// Why a cluster file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read cluster file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("bad cluster file {}: {source}", path.display())]
+    Toml {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A cluster that makes no sense, even if it parses; `path` is the file when there is one.
+    #[error("{}{problem}", path.as_ref().map(|p| format!("bad cluster file {}: ", p.display())).unwrap_or_default())]
+    Invalid {
+        path: Option<PathBuf>,
+        problem: String,
+    },
+    #[error("no replica with id {id} in the cluster file (known: {known:?})")]
+    UnknownReplica {
+        id: ReplicaId,
+        known: Vec<ReplicaId>,
+    },
+    #[error("no frontend with id {id} in the cluster file (known: {known:?})")]
+    UnknownFrontend {
+        id: FrontendId,
+        known: Vec<FrontendId>,
+    },
+}
+
+impl ConfigError {
+    fn invalid(problem: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: None,
+            problem: problem.into(),
+        }
+    }
+}
+
 /// Default restock period: every 10 seconds, sold-out toys come back.
 pub const DEFAULT_RESTOCK_PERIOD_MS: u64 = 10_000;
 /// Default cache capacity, in products.
@@ -83,17 +125,26 @@ impl ClusterConfig {
     ///
     /// # Errors
     /// A missing or unreadable file, bad TOML, or a cluster that makes no sense (see [`Self::validate`]).
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read cluster file {}: {e}", path.display()))?;
-        let mut config: ClusterConfig = toml::from_str(&text)
-            .map_err(|e| format!("bad cluster file {}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config: ClusterConfig =
+            toml::from_str(&text).map_err(|source| ConfigError::Toml {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.data_root = base.join(&config.data_root);
         config.products = base.join(&config.products);
-        config
-            .validate()
-            .map_err(|e| format!("bad cluster file {}: {e}", path.display()))?;
+        config.validate().map_err(|e| match e {
+            ConfigError::Invalid { problem, .. } => ConfigError::Invalid {
+                path: Some(path.to_path_buf()),
+                problem,
+            },
+            other => other,
+        })?;
         Ok(config)
     }
 
@@ -101,25 +152,34 @@ impl ClusterConfig {
     ///
     /// # Errors
     /// The first problem found, in words.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.token.trim().is_empty() {
-            return Err("token must not be empty".into());
+            return Err(ConfigError::invalid("token must not be empty"));
         }
         if self.replicas.is_empty() {
-            return Err("at least one [[replica]] is needed".into());
+            return Err(ConfigError::invalid("at least one [[replica]] is needed"));
         }
         if self.frontends.is_empty() {
-            return Err("at least one [[frontend]] is needed".into());
+            return Err(ConfigError::invalid("at least one [[frontend]] is needed"));
+        }
+        if self.catalog.restock_period_ms == 0 {
+            return Err(ConfigError::invalid(
+                "catalog restock_period_ms must be at least 1",
+            ));
         }
         let mut ids: Vec<_> = self.replicas.iter().map(|r| r.id).collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) {
-            return Err(format!("replica ids must be unique, got {ids:?}"));
+            return Err(ConfigError::invalid(format!(
+                "replica ids must be unique, got {ids:?}"
+            )));
         }
         let mut ids: Vec<_> = self.frontends.iter().map(|f| f.id).collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) {
-            return Err(format!("frontend ids must be unique, got {ids:?}"));
+            return Err(ConfigError::invalid(format!(
+                "frontend ids must be unique, got {ids:?}"
+            )));
         }
         Ok(())
     }
@@ -133,22 +193,28 @@ impl ClusterConfig {
     ///
     /// # Errors
     /// No such replica in the file.
-    pub fn replica(&self, id: ReplicaId) -> Result<&ReplicaConfig, String> {
-        self.replicas.iter().find(|r| r.id == id).ok_or_else(|| {
-            let known: Vec<_> = self.replicas.iter().map(|r| r.id).collect();
-            format!("no replica with id {id} in the cluster file (known: {known:?})")
-        })
+    pub fn replica(&self, id: ReplicaId) -> Result<&ReplicaConfig, ConfigError> {
+        self.replicas
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| ConfigError::UnknownReplica {
+                id,
+                known: self.replicas.iter().map(|r| r.id).collect(),
+            })
     }
 
     /// The frontend with this id.
     ///
     /// # Errors
     /// No such frontend in the file.
-    pub fn frontend(&self, id: FrontendId) -> Result<&FrontendConfig, String> {
-        self.frontends.iter().find(|f| f.id == id).ok_or_else(|| {
-            let known: Vec<_> = self.frontends.iter().map(|f| f.id).collect();
-            format!("no frontend with id {id} in the cluster file (known: {known:?})")
-        })
+    pub fn frontend(&self, id: FrontendId) -> Result<&FrontendConfig, ConfigError> {
+        self.frontends
+            .iter()
+            .find(|f| f.id == id)
+            .ok_or_else(|| ConfigError::UnknownFrontend {
+                id,
+                known: self.frontends.iter().map(|f| f.id).collect(),
+            })
     }
 
     /// Votes needed for a majority of the order replicas (2 of 3).
@@ -264,11 +330,15 @@ mod tests {
         let mut dup = config.clone();
         dup.replicas[1].id = 1;
         std::fs::write(&path, dup.to_toml()).unwrap();
-        let err = ClusterConfig::load(&path).unwrap_err();
-        assert!(err.contains("replica ids must be unique"), "{err}");
+        let err = ClusterConfig::load(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with("bad cluster file") && err.contains("replica ids must be unique"),
+            "{err}"
+        );
         std::fs::write(&path, "token = 3").unwrap();
         assert!(ClusterConfig::load(&path)
             .unwrap_err()
+            .to_string()
             .contains("bad cluster file"));
     }
 }

@@ -104,10 +104,22 @@ pub async fn recover_internal(rejection: Rejection) -> Result<Response, Infallib
 ///
 /// # Errors
 /// The address is in use or not local.
-pub async fn bind(addr: std::net::SocketAddr, what: &str) -> Result<TcpListener, String> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen for {what} on {addr}: {e}"))
+pub async fn bind(addr: std::net::SocketAddr, what: &str) -> Result<TcpListener, BindError> {
+    TcpListener::bind(addr).await.map_err(|source| BindError {
+        what: what.to_string(),
+        addr,
+        source,
+    })
+}
+
+/// A listener that could not be bound.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen for {what} on {addr}: {source}")]
+pub struct BindError {
+    pub what: String,
+    pub addr: std::net::SocketAddr,
+    #[source]
+    pub source: std::io::Error,
 }
 
 /// Serves `routes` on `listener` until `shutdown`, then lets in-flight requests finish.

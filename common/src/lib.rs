@@ -23,7 +23,7 @@ pub mod shutdown;
 pub mod types;
 pub mod wire;
 
-pub use config::ClusterConfig;
+pub use config::{ClusterConfig, ConfigError};
 pub use error::{Error, Result};
 pub use shutdown::Shutdown;
 pub use types::*;

@@ -4,27 +4,43 @@ use simplelog::{
     ColorChoice, CombinedLogger, ConfigBuilder, LevelFilter, SharedLogger, TermLogger,
     TerminalMode, WriteLogger,
 };
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why logging could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    #[error("unknown log level {0:?} (error, warn, info, debug, trace)")]
+    UnknownLevel(String),
+    #[error("cannot open log file {}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// Starts logging for `service` (for example "order-2"): terminal and `<dir>/<service>.log`.
 /// `RUST_LOG`, when set to a level name, overrides `level`. Call once per process.
 ///
 /// # Errors
 /// The log file cannot be created.
-pub fn init(service: &str, dir: &Path, level: &str) -> Result<(), String> {
+pub fn init(service: &str, dir: &Path, level: &str) -> Result<(), LoggingError> {
     let level = std::env::var("RUST_LOG")
         .ok()
         .unwrap_or_else(|| level.to_string());
     let filter: LevelFilter = level
         .parse()
-        .map_err(|_| format!("unknown log level {level:?} (error, warn, info, debug, trace)"))?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        .map_err(|_| LoggingError::UnknownLevel(level.clone()))?;
+    std::fs::create_dir_all(dir).map_err(|source| LoggingError::File {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let path = dir.join(format!("{service}.log"));
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&path)
-        .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
+        .map_err(|source| LoggingError::File { path, source })?;
     let config = ConfigBuilder::new()
         .add_filter_ignore_str("sled")
         .add_filter_ignore_str("hyper")

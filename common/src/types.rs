@@ -83,6 +83,11 @@ impl OrderEntry {
     }
 }
 
+/// A price that is not a non-negative decimal with at most two places.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("price {0:?} is not a non-negative decimal with at most two places")]
+pub struct BadPrice(pub String);
+
 /// Formats cents as a decimal with two places: 2599 → "25.99".
 pub fn format_cents(cents: Cents) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
@@ -92,8 +97,8 @@ pub fn format_cents(cents: Cents) -> String {
 ///
 /// # Errors
 /// A negative, non-numeric or over-precise price.
-pub fn parse_cents(text: &str) -> Result<Cents, String> {
-    let bad = || format!("price {text:?} is not a non-negative decimal with at most two places");
+pub fn parse_cents(text: &str) -> Result<Cents, BadPrice> {
+    let bad = || BadPrice(text.to_string());
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
     if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 {
         return Err(bad());

@@ -25,10 +25,12 @@
 mod api;
 mod cache;
 mod catalog;
+mod error;
 mod input;
 mod internal;
 mod leader;
 mod metrics;
 mod server;
 
+pub use error::FrontendError;
 pub use server::run;

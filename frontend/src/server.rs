@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::cache::ProductCache;
 use crate::catalog::CatalogClient;
+use crate::error::FrontendError;
 use crate::leader::Leadership;
 use crate::metrics::Metrics;
 use crate::{api, internal};
@@ -28,16 +29,17 @@ pub(crate) struct Frontend {
 ///
 /// # Errors
 /// No frontend `id` in the config, or an address that cannot be bound.
-pub async fn run(config: ClusterConfig, id: FrontendId, shutdown: Shutdown) -> Result<(), String> {
+pub async fn run(
+    config: ClusterConfig,
+    id: FrontendId,
+    shutdown: Shutdown,
+) -> Result<(), FrontendError> {
     let me = config.frontend(id)?.clone();
     let public = bind(me.public, &format!("frontend {id} public API")).await?;
     let internal = bind(me.internal, &format!("frontend {id} internal API")).await?;
-    let public_addr = public
-        .local_addr()
-        .map_err(|e| format!("frontend {id} public listener: {e}"))?;
-    let internal_addr = internal
-        .local_addr()
-        .map_err(|e| format!("frontend {id} internal listener: {e}"))?;
+    let address = |source| FrontendError::Address { id, source };
+    let public_addr = public.local_addr().map_err(address)?;
+    let internal_addr = internal.local_addr().map_err(address)?;
 
     let http = Peer::http_client();
     let metrics = Arc::new(Metrics::default());

@@ -17,6 +17,7 @@
 
 mod api;
 mod driver;
+mod error;
 pub mod faults;
 pub mod log;
 
@@ -25,6 +26,7 @@ use common::replica_api::ReplicaClient;
 use common::{ClusterConfig, ReplicaId, Shutdown};
 use std::collections::HashMap;
 
+pub use crate::error::ReplicaError;
 pub use crate::log::OrderLog;
 /// The rules shared with the tools that compare logs (`inspect`).
 pub use ::protocol::rules as protocol;
@@ -34,10 +36,14 @@ pub use ::protocol::rules as protocol;
 ///
 /// # Errors
 /// Unknown id, a log that cannot be opened, or an address that cannot be bound.
-pub async fn run(config: ClusterConfig, id: ReplicaId, shutdown: Shutdown) -> Result<(), String> {
+pub async fn run(
+    config: ClusterConfig,
+    id: ReplicaId,
+    shutdown: Shutdown,
+) -> Result<(), ReplicaError> {
     let address = config.replica(id)?.internal;
     let dir = config.replica_dir(id);
-    let log = OrderLog::open(&dir).map_err(|e| e.to_string())?;
+    let log = OrderLog::open(&dir).map_err(|source| ReplicaError::Log { id, source })?;
     let listener = common::http::bind(address, &format!("order replica {id}")).await?;
     let http = Peer::http_client();
     let peers: HashMap<ReplicaId, ReplicaClient> = config
@@ -52,7 +58,8 @@ pub async fn run(config: ClusterConfig, id: ReplicaId, shutdown: Shutdown) -> Re
     let catalog = Peer::new(http, config.catalog.internal, &config.token);
     let mut ids: Vec<ReplicaId> = peers.keys().copied().collect();
     ids.sort_unstable();
-    let node = ::protocol::Node::new(id, ids, log).map_err(|e| e.to_string())?;
+    let node =
+        ::protocol::Node::new(id, ids, log).map_err(|source| ReplicaError::Log { id, source })?;
     ::log::info!(
         "order replica {id} listening on {address}, data in {}",
         dir.display()
@@ -61,7 +68,7 @@ pub async fn run(config: ClusterConfig, id: ReplicaId, shutdown: Shutdown) -> Re
     common::http::serve(api::routes(handle, &config.token), listener, shutdown).await;
     driver
         .await
-        .map_err(|e| format!("order replica {id}: driver failed: {e}"))?;
+        .map_err(|source| ReplicaError::Driver { id, source })?;
     ::log::info!("order replica {id} stopped");
     Ok(())
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::error::SupervisorError;
+
 /// One process of the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Service {
@@ -101,12 +103,12 @@ impl LocalCluster {
         data_root: Option<&Path>,
         products: &Path,
         options: &ClusterOptions,
-    ) -> Result<LocalCluster, String> {
+    ) -> Result<LocalCluster, SupervisorError> {
         if options.frontends == 0 || options.replicas == 0 {
-            return Err(format!(
-                "a cluster needs at least one frontend and one replica, not {} and {}",
-                options.frontends, options.replicas
-            ));
+            return Err(SupervisorError::EmptyCluster {
+                frontends: options.frontends,
+                replicas: options.replicas,
+            });
         }
         let (root, temp) = match data_root {
             Some(root) => (root.to_path_buf(), None),
@@ -114,16 +116,18 @@ impl LocalCluster {
                 let temp = tempfile::Builder::new()
                     .prefix("toystore-")
                     .tempdir()
-                    .map_err(|e| format!("cannot make a temporary data root: {e}"))?;
+                    .map_err(SupervisorError::file(
+                        "cannot make a temporary data root in",
+                        &std::env::temp_dir(),
+                    ))?;
                 (temp.path().to_path_buf(), Some(temp))
             }
         };
-        std::fs::create_dir_all(&root)
-            .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+        std::fs::create_dir_all(&root).map_err(SupervisorError::file("cannot create", &root))?;
         // Catalog first, then a public and an internal port per frontend, then the replicas.
         let frontend_ports = 2 * options.frontends;
-        let ports = free_ports(1 + frontend_ports + options.replicas)
-            .map_err(|e| format!("no free ports: {e}"))?;
+        let ports =
+            free_ports(1 + frontend_ports + options.replicas).map_err(SupervisorError::Ports)?;
         let ports = LocalPorts {
             catalog: ports[0],
             frontends: ports[1..=frontend_ports]
@@ -136,7 +140,7 @@ impl LocalCluster {
             replicas: ports[1 + frontend_ports..].to_vec(),
         };
         let products = std::path::absolute(products)
-            .map_err(|e| format!("bad products path {}: {e}", products.display()))?;
+            .map_err(SupervisorError::file("bad products path", products))?;
         let mut config = ClusterConfig::local(root.join("state"), products, &options.token, &ports);
         for frontend in &mut config.frontends {
             frontend.cache_size = options.cache_size;
@@ -144,7 +148,7 @@ impl LocalCluster {
         config.catalog.restock_period_ms = options.restock_period_ms;
         let config_path = root.join("cluster.toml");
         std::fs::write(&config_path, config.to_toml())
-            .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
+            .map_err(SupervisorError::file("cannot write", &config_path))?;
         let mut cluster = LocalCluster::from_config(exe, &config_path, config, Output::Files);
         cluster._temp = temp;
         Ok(cluster)
@@ -228,7 +232,7 @@ impl LocalCluster {
     ///
     /// # Errors
     /// It already runs, or the binary cannot be started.
-    pub fn spawn(&mut self, service: Service) -> Result<u32, String> {
+    pub fn spawn(&mut self, service: Service) -> Result<u32, SupervisorError> {
         self.spawn_with_env(service, &[])
     }
 
@@ -240,9 +244,9 @@ impl LocalCluster {
         &mut self,
         service: Service,
         env: &[(&str, &str)],
-    ) -> Result<u32, String> {
+    ) -> Result<u32, SupervisorError> {
         if self.running.contains_key(&service) {
-            return Err(format!("{service} already runs"));
+            return Err(SupervisorError::AlreadyRunning(service));
         }
         let mut command = Command::new(&self.exe);
         match service {
@@ -262,19 +266,21 @@ impl LocalCluster {
             .env("TOYSTORE_DATA_ROOT", &self.config.data_root)
             .envs(env.iter().copied());
         if self.output == Output::Files {
-            std::fs::create_dir_all(&self.config.data_root)
-                .map_err(|e| format!("cannot create {}: {e}", self.config.data_root.display()))?;
+            std::fs::create_dir_all(&self.config.data_root).map_err(SupervisorError::file(
+                "cannot create",
+                &self.config.data_root,
+            ))?;
             let path = self.stderr_path(service);
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
-                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                .map_err(SupervisorError::file("cannot open", &path))?;
             command.stdout(Stdio::null()).stderr(file);
         }
         let child = command
             .spawn()
-            .map_err(|e| format!("cannot start {service}: {e}"))?;
+            .map_err(|source| SupervisorError::Spawn { service, source })?;
         let pid = child.id();
         self.running.insert(service, child);
         Ok(pid)
@@ -284,15 +290,15 @@ impl LocalCluster {
     ///
     /// # Errors
     /// The service is not running under this cluster.
-    pub fn kill(&mut self, service: Service) -> Result<(), String> {
+    pub fn kill(&mut self, service: Service) -> Result<(), SupervisorError> {
         let mut child = self
             .running
             .remove(&service)
-            .ok_or_else(|| format!("{service} is not running"))?;
+            .ok_or(SupervisorError::NotRunning(service))?;
         let _ = child.kill();
         child
             .wait()
-            .map_err(|e| format!("cannot reap {service}: {e}"))?;
+            .map_err(|source| SupervisorError::Reap { service, source })?;
         Ok(())
     }
 
@@ -304,11 +310,11 @@ impl LocalCluster {
         &mut self,
         service: Service,
         grace: Duration,
-    ) -> Result<Option<ExitStatus>, String> {
+    ) -> Result<Option<ExitStatus>, SupervisorError> {
         let mut child = self
             .running
             .remove(&service)
-            .ok_or_else(|| format!("{service} is not running"))?;
+            .ok_or(SupervisorError::NotRunning(service))?;
         // SAFETY: kill(2) on the pid of a child we spawned and have not reaped; no memory is shared.
         unsafe {
             libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
@@ -358,7 +364,7 @@ impl LocalCluster {
     ///
     /// # Errors
     /// A service that cannot start or is not ready within `timeout`.
-    pub async fn start_all(&mut self, timeout: Duration) -> Result<(), String> {
+    pub async fn start_all(&mut self, timeout: Duration) -> Result<(), SupervisorError> {
         // Frontends start last, once every replica is ready, so their first election sees all
         // replicas and picks the highest id, as a store started by hand would.
         let (frontends, backends): (Vec<Service>, Vec<Service>) = self

@@ -7,6 +7,7 @@ use common::{Epoch, OrderEntry, ReplicaId};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{LocalCluster, Service};
+use crate::error::SupervisorError;
 
 /// Time one page of a replica's log may take to read (10,000 entries in a debug build).
 const LOG_PAGE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,7 +25,10 @@ impl LocalCluster {
     ///
     /// # Errors
     /// The replica cannot be reached, or answers with an error.
-    pub async fn replica_log(&self, id: ReplicaId) -> Result<(LogPage, Vec<OrderEntry>), String> {
+    pub async fn replica_log(
+        &self,
+        id: ReplicaId,
+    ) -> Result<(LogPage, Vec<OrderEntry>), SupervisorError> {
         let addr = self.config.replica(id)?.internal;
         let peer = Peer::new(self.http.clone(), addr, &self.config.token);
         let mut entries = Vec::new();
@@ -33,7 +37,7 @@ impl LocalCluster {
             let page: LogPage = peer
                 .get(&path, LOG_PAGE_TIMEOUT)
                 .await
-                .map_err(|e| format!("cannot read replica {id}'s log: {e}"))?;
+                .map_err(|source| SupervisorError::ReplicaLog { id, source })?;
             if page.entries.is_empty() {
                 return Ok((page, entries));
             }
@@ -86,14 +90,19 @@ impl LocalCluster {
     ///
     /// # Errors
     /// Not ready within `timeout`, or the process exited meanwhile.
-    pub async fn wait_ready(&self, service: Service, timeout: Duration) -> Result<(), String> {
+    pub async fn wait_ready(
+        &self,
+        service: Service,
+        timeout: Duration,
+    ) -> Result<(), SupervisorError> {
         let deadline = Instant::now() + timeout;
         while !self.is_ready(service).await {
             if Instant::now() > deadline {
-                return Err(format!(
-                    "{service} not ready within {timeout:?}{}",
-                    self.log_hint(service)
-                ));
+                return Err(SupervisorError::NotReady {
+                    service,
+                    timeout,
+                    hint: self.log_hint(service),
+                });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -105,7 +114,7 @@ impl LocalCluster {
     ///
     /// # Errors
     /// A frontend that does not within `timeout`.
-    pub async fn wait_orders_served(&self, timeout: Duration) -> Result<(), String> {
+    pub async fn wait_orders_served(&self, timeout: Duration) -> Result<(), SupervisorError> {
         let deadline = Instant::now() + timeout;
         for frontend in &self.config.frontends {
             let url = format!("http://{}/orders/{}", frontend.public, u64::MAX);
@@ -115,11 +124,12 @@ impl LocalCluster {
                     break;
                 }
                 if Instant::now() > deadline {
-                    return Err(format!(
-                        "frontend {} serves no orders within {timeout:?}{}",
-                        frontend.id,
-                        self.log_hint(Service::Frontend(frontend.id))
-                    ));
+                    let service = Service::Frontend(frontend.id);
+                    return Err(SupervisorError::NoOrders {
+                        service,
+                        timeout,
+                        hint: self.log_hint(service),
+                    });
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }

@@ -10,6 +10,8 @@
 //! cluster.
 
 mod cluster;
+mod error;
 mod health;
 
 pub use cluster::{free_ports, ClusterOptions, LocalCluster, Output, Service};
+pub use error::SupervisorError;

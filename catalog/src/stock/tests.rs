@@ -8,7 +8,7 @@ const PRODUCTS: &str = r#"[
 ]"#;
 
 /// A store in a fresh temporary directory, loaded from `products`.
-fn store_with(products: &str) -> (tempfile::TempDir, Result<StockStore, String>) {
+fn store_with(products: &str) -> (tempfile::TempDir, Result<StockStore, CatalogError>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("products.json");
     std::fs::write(&file, products).expect("write products file");
@@ -153,7 +153,7 @@ fn bad_products_files_are_refused() {
     ];
     for (case, text, expected) in cases {
         let (_dir, store) = store_with(text);
-        let err = store.expect_err(case);
+        let err = store.expect_err(case).to_string();
         assert!(
             err.contains("bad products file") && err.contains("products.json"),
             "{case}: {err}"
@@ -162,7 +162,9 @@ fn bad_products_files_are_refused() {
     }
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.json");
-    let err = StockStore::open(&dir.path().join("catalog"), &missing).unwrap_err();
+    let err = StockStore::open(&dir.path().join("catalog"), &missing)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("cannot read products file") && err.contains("missing.json"),
         "{err}"
