@@ -2,6 +2,7 @@
 //! table per request kind, and the verification of every acknowledged order. Exits non-zero
 //! when any order does not read back as acknowledged.
 
+use crate::error::CliError;
 use clap::Args;
 use client::StoreClient;
 use common::Shutdown;
@@ -56,7 +57,7 @@ pub struct ClientArgs {
 
 impl ClientArgs {
     /// The load run the flags ask for.
-    fn config(&self) -> Result<LoadConfig, String> {
+    fn config(&self) -> Result<LoadConfig, CliError> {
         let toys = if self.toys.is_empty() {
             load::toy_names(&self.products)?
         } else {
@@ -64,11 +65,15 @@ impl ClientArgs {
         };
         let duration = match self.duration {
             Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-            Some(s) => return Err(format!("--duration must be a positive number, not {s}")),
+            Some(s) => {
+                return Err(CliError::Usage(format!(
+                    "--duration must be a positive number, not {s}"
+                )))
+            }
             None => None,
         };
         let iterations = match (self.iterations, duration) {
-            (Some(0), _) => return Err("--iterations must be at least 1".into()),
+            (Some(0), _) => return Err(CliError::Usage("--iterations must be at least 1".into())),
             (None, None) => Some(load::DEFAULT_ITERATIONS),
             (iterations, _) => iterations,
         };
@@ -81,18 +86,21 @@ impl ClientArgs {
             seed: self.seed,
             toys,
         };
-        config.validate().map_err(|e| format!("bad flags: {e}"))?;
+        config
+            .validate()
+            .map_err(|e| CliError::Usage(format!("bad flags: {e}")))?;
         Ok(config)
     }
 }
 
 /// Checks that `url` is an http(s) URL with a host.
-fn check_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("--url {url:?}: {e}"))?;
+fn check_url(url: &str) -> Result<(), CliError> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| CliError::Usage(format!("--url {url:?}: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(format!(
+        return Err(CliError::Usage(format!(
             "--url {url:?} must be an http:// or https:// URL with a host"
-        ));
+        )));
     }
     Ok(())
 }
@@ -102,7 +110,7 @@ fn check_url(url: &str) -> Result<(), String> {
 /// # Errors
 /// Bad flags, an unwritable JSON file, a store that answered no request at all, or a
 /// verification that found any problem.
-pub async fn run(args: ClientArgs) -> Result<(), String> {
+pub async fn run(args: ClientArgs) -> Result<(), CliError> {
     check_url(&args.url)?;
     let config = args.config()?;
     let store = StoreClient::new(args.url.as_str());
@@ -115,10 +123,9 @@ pub async fn run(args: ClientArgs) -> Result<(), String> {
     let mut report = load::run_load(&store, &config, update, stop).await;
     bar.finish_and_clear();
     if args.tamper {
-        let first = report
-            .orders
-            .first_mut()
-            .ok_or("--tamper needs at least one acknowledged order")?;
+        let first = report.orders.first_mut().ok_or_else(|| {
+            CliError::Usage("--tamper needs at least one acknowledged order".into())
+        })?;
         first.quantity += 1;
     }
     let verification = load::verify(&store, &report.orders).await;
@@ -152,27 +159,26 @@ pub async fn run(args: ClientArgs) -> Result<(), String> {
                 "lookup_failures": verification.lookup_failures,
             },
         });
-        let text = serde_json::to_string_pretty(&doc)
-            .map_err(|e| format!("cannot encode the JSON report: {e}"))?;
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let text = serde_json::to_string_pretty(&doc).expect("the report is plain data");
+        std::fs::write(path, text).map_err(CliError::file("cannot write", path))?;
     }
     let answered = report.timeline.iter().any(|s| s.ok);
     if !answered && !report.timeline.is_empty() {
-        return Err(format!(
+        return Err(CliError::Failed(format!(
             "no request got an answer from {} ({} failed); is the frontend running there?",
             store.base_url(),
             report.failures.len()
-        ));
+        )));
     }
     if verification.is_ok() {
         Ok(())
     } else {
-        Err(format!(
+        Err(CliError::Failed(format!(
             "verification failed: {} mismatched, {} unreadable of {} acknowledged orders",
             verification.mismatches.len(),
             verification.lookup_failures.len(),
             report.orders.len()
-        ))
+        )))
     }
 }
 

@@ -1,10 +1,12 @@
 //! `toystore drill`: arguments, then `tools::drill::run`, the report, and the exit status.
 
+use crate::duration::parse_duration;
+use crate::error::CliError;
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
-use tools::drill::{parse_duration, DrillOptions, Target};
+use tools::drill::{DrillOptions, Target};
 
 /// Kill services with SIGKILL under verified client load, restart them, and check that nothing
 /// was lost. Exit status 0 only when every check passes.
@@ -72,12 +74,12 @@ fn parse_replicas(text: &str) -> Result<usize, String> {
 
 /// Runs the drill; an `Err` only for a drill that could not run. A drill that ran and failed a
 /// check prints its report and exits with status 1.
-pub async fn run(args: DrillArgs) -> Result<(), String> {
+pub async fn run(args: DrillArgs) -> Result<(), CliError> {
     if !(0.0..=1.0).contains(&args.leader_bias) {
-        return Err(format!(
+        return Err(CliError::Usage(format!(
             "--leader-bias must be between 0 and 1, not {}",
             args.leader_bias
-        ));
+        )));
     }
     let options = DrillOptions {
         duration: args.duration,
@@ -94,15 +96,14 @@ pub async fn run(args: DrillArgs) -> Result<(), String> {
         attach: args.attach,
         data_root: args.data_root,
         products: args.products,
-        exe: std::env::current_exe()
-            .map_err(|e| format!("cannot find the toystore binary: {e}"))?,
+        exe: std::env::current_exe().map_err(CliError::Exe)?,
         progress: std::io::stderr().is_terminal(),
     };
     let report = tools::drill::run(&options).await?;
     print!("{}", report.render());
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report).expect("the report is plain data");
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(path, text).map_err(CliError::file("cannot write", path))?;
     }
     if !report.passed {
         std::process::exit(1);

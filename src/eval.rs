@@ -3,6 +3,8 @@
 
 use clap::Args;
 use std::path::PathBuf;
+
+use crate::error::CliError;
 use tools::eval::EvalOptions;
 
 /// Flags of `toystore eval`.
@@ -27,18 +29,17 @@ pub struct EvalArgs {
 /// # Errors
 /// A missing products file, no font for the plots, a cluster that does not start or answer, or
 /// (with `--rerender`) no readable results.json in the folder.
-pub async fn run(args: EvalArgs) -> Result<(), String> {
+pub async fn run(args: EvalArgs) -> Result<(), CliError> {
     if args.rerender {
         return rerender(&args.out);
     }
     if !args.products.is_file() {
-        return Err(format!(
+        return Err(CliError::Usage(format!(
             "no products file at {} (run from the repository root, or pass --products)",
             args.products.display()
-        ));
+        )));
     }
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find this binary to start services with: {e}"))?;
+    let exe = std::env::current_exe().map_err(CliError::Exe)?;
     let options = EvalOptions {
         exe,
         products: args.products,
@@ -51,12 +52,15 @@ pub async fn run(args: EvalArgs) -> Result<(), String> {
 }
 
 /// Redraws the report folder `out` from its `results.json`.
-fn rerender(out: &std::path::Path) -> Result<(), String> {
+fn rerender(out: &std::path::Path) -> Result<(), CliError> {
     let path = out.join("results.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let results: tools::eval::EvalResults = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not an evaluation's results: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(CliError::file("cannot read", &path))?;
+    let results: tools::eval::EvalResults =
+        serde_json::from_str(&text).map_err(|source| CliError::Format {
+            path: path.clone(),
+            expected: "an evaluation's results",
+            source,
+        })?;
     tools::eval::plot::register_font()?;
     tools::eval::write_report(out, &results)?;
     println!("{}", out.join("report.md").display());

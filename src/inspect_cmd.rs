@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::error::CliError;
 use inspect::render;
 
 /// Arguments of `toystore inspect`.
@@ -86,14 +87,14 @@ enum InspectCommand {
 
 /// What can stop the output: the inspection itself, or stdout.
 enum Failure {
-    Inspect(inspect::Error),
+    Inspect(inspect::InspectError),
     Output(io::Error),
     /// `check` ran and found violations; the report is already printed.
     ChecksFailed(String),
 }
 
-impl From<inspect::Error> for Failure {
-    fn from(e: inspect::Error) -> Self {
+impl From<inspect::InspectError> for Failure {
+    fn from(e: inspect::InspectError) -> Self {
         Failure::Inspect(e)
     }
 }
@@ -108,7 +109,7 @@ impl From<io::Error> for Failure {
 ///
 /// # Errors
 /// The message to print: why a directory cannot be read, or how many checks failed.
-pub fn run(args: InspectArgs) -> Result<(), String> {
+pub fn run(args: InspectArgs) -> Result<(), CliError> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     // Flushed on failure too: rows listed before a damaged entry, or a failed check's report,
@@ -119,9 +120,9 @@ pub fn run(args: InspectArgs) -> Result<(), String> {
         Ok(()) => Ok(()),
         // A reader that stopped early (`| head`) is not an error.
         Err(Failure::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(Failure::Output(e)) => Err(format!("cannot write the output: {e}")),
-        Err(Failure::Inspect(e)) => Err(e.to_string()),
-        Err(Failure::ChecksFailed(message)) => Err(message),
+        Err(Failure::Output(e)) => Err(CliError::Output(e)),
+        Err(Failure::Inspect(e)) => Err(e.into()),
+        Err(Failure::ChecksFailed(message)) => Err(CliError::Failed(message)),
     }
 }
 

@@ -3,6 +3,8 @@
 
 mod client_cmd;
 mod drill_cmd;
+mod duration;
+mod error;
 mod eval;
 mod inspect_cmd;
 mod simulate_cmd;
@@ -10,6 +12,7 @@ mod up;
 
 use clap::{Args, Parser, Subcommand};
 use common::{ClusterConfig, FrontendId, ReplicaId, Shutdown};
+use error::CliError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -102,7 +105,7 @@ struct ClusterArgs {
 }
 
 impl ClusterArgs {
-    fn load(&self) -> Result<ClusterConfig, String> {
+    fn load(&self) -> Result<ClusterConfig, CliError> {
         let mut config = ClusterConfig::load(&self.config)?;
         if let Some(token) = &self.token {
             config.token = token.clone();
@@ -119,7 +122,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+        Err(e) => return fail(CliError::Runtime(e)),
     };
     match runtime.block_on(dispatch(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -127,12 +130,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn fail(message: String) -> ExitCode {
-    eprintln!("error: {message}");
+fn fail(error: CliError) -> ExitCode {
+    eprintln!("error: {error}");
     ExitCode::FAILURE
 }
 
-async fn dispatch(command: Command) -> Result<(), String> {
+async fn dispatch(command: Command) -> Result<(), CliError> {
     let shutdown = || Shutdown::on(common::shutdown::terminate_signal());
     match command {
         Command::Up(cluster) => up::run(&cluster.config, cluster.load()?).await,
@@ -141,7 +144,7 @@ async fn dispatch(command: Command) -> Result<(), String> {
             seconds,
             runs,
             json,
-        } => tools::bench::run(&clients, seconds, runs, json.as_deref()).await,
+        } => Ok(tools::bench::run(&clients, seconds, runs, json.as_deref()).await?),
         Command::Client(args) => client_cmd::run(args).await,
         Command::Eval(args) => eval::run(args).await,
         Command::Catalog {
@@ -153,17 +156,16 @@ async fn dispatch(command: Command) -> Result<(), String> {
                 config.catalog.restock_period_ms = period;
             }
             common::logging::init("catalog", &config.catalog_dir(), &config.log_level)?;
-            catalog::run(config, shutdown()).await
+            common::sync::abort_on_panic("catalog");
+            Ok(catalog::run(config, shutdown()).await?)
         }
         Command::Order { cluster, id } => {
             let config = cluster.load()?;
             config.replica(id)?;
-            common::logging::init(
-                &format!("order-{id}"),
-                &config.replica_dir(id),
-                &config.log_level,
-            )?;
-            order::run(config, id, shutdown()).await
+            let name = format!("order-{id}");
+            common::logging::init(&name, &config.replica_dir(id), &config.log_level)?;
+            common::sync::abort_on_panic(&name);
+            Ok(order::run(config, id, shutdown()).await?)
         }
         Command::Frontend {
             cluster,
@@ -174,15 +176,13 @@ async fn dispatch(command: Command) -> Result<(), String> {
             let frontend = config.frontends.iter_mut().find(|f| f.id == id);
             match (frontend, cache_size) {
                 (Some(frontend), Some(size)) => frontend.cache_size = size,
-                (None, _) => return Err(config.frontend(id).unwrap_err()),
+                (None, _) => return Err(config.frontend(id).unwrap_err().into()),
                 _ => {}
             }
-            common::logging::init(
-                &format!("frontend-{id}"),
-                &config.frontend_dir(id),
-                &config.log_level,
-            )?;
-            frontend::run(config, id, shutdown()).await
+            let name = format!("frontend-{id}");
+            common::logging::init(&name, &config.frontend_dir(id), &config.log_level)?;
+            common::sync::abort_on_panic(&name);
+            Ok(frontend::run(config, id, shutdown()).await?)
         }
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Drill(args) => drill_cmd::run(args).await,

@@ -5,6 +5,8 @@
 use clap::{Args, ValueEnum};
 use protocol::Flaws;
 use simulator::{Config, Report};
+
+use crate::error::CliError;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -71,7 +73,7 @@ fn replica_count(text: &str) -> Result<usize, String> {
     }
 }
 
-pub fn run(args: SimulateArgs) -> Result<(), String> {
+pub fn run(args: SimulateArgs) -> Result<(), CliError> {
     let config = |seed| {
         let mut c = Config::new(seed);
         c.replicas = args.replicas;
@@ -92,7 +94,8 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
         c
     };
     if args.verbose && args.seeds == 1 {
-        log::set_logger(&DecisionLog).map_err(|e| format!("cannot log: {e}"))?;
+        log::set_logger(&DecisionLog)
+            .map_err(|e| CliError::Usage(format!("cannot log the decisions: {e}")))?;
         log::set_max_level(log::LevelFilter::Info);
     }
     // A panic in the protocol code is caught and reported as a violation; the default hook
@@ -127,10 +130,7 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
                     bar.set_message(format!("{n} failed"));
                 }
                 bar.inc(1);
-                reports
-                    .lock()
-                    .expect("no thread panics holding it")
-                    .push(report);
+                common::sync::lock(&reports).push(report);
             });
         }
     });
@@ -183,7 +183,10 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} seeds violated an invariant", failures.len()))
+        Err(CliError::Failed(format!(
+            "{} seeds violated an invariant",
+            failures.len()
+        )))
     }
 }
 

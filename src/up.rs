@@ -3,6 +3,8 @@
 use common::ClusterConfig;
 use std::path::Path;
 use std::time::Duration;
+
+use crate::error::CliError;
 use supervisor::{LocalCluster, Output};
 
 /// How long `up` waits for the store to serve before it reports what is missing.
@@ -12,11 +14,10 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Starts every service of `config` (read from `config_path`) with its output on this terminal,
 /// waits for Ctrl-C or SIGTERM, then stops them all.
-pub async fn run(config_path: &Path, config: ClusterConfig) -> Result<(), String> {
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find the toystore binary: {e}"))?;
+pub async fn run(config_path: &Path, config: ClusterConfig) -> Result<(), CliError> {
+    let exe = std::env::current_exe().map_err(CliError::Exe)?;
     std::fs::create_dir_all(&config.data_root)
-        .map_err(|e| format!("cannot create {}: {e}", config.data_root.display()))?;
+        .map_err(CliError::file("cannot create", &config.data_root))?;
     let mut cluster = LocalCluster::from_config(&exe, config_path, config.clone(), Output::Inherit);
     for service in cluster.services() {
         let pid = cluster.spawn(service)?;

@@ -229,7 +229,7 @@ impl Link {
     fn lock(&self) -> MutexGuard<'_, LinkState> {
         // The state is only ever changed by whole-value operations, so a panic elsewhere cannot
         // leave it torn.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        common::sync::lock(&self.state)
     }
 }
 

@@ -20,6 +20,7 @@ pub mod logging;
 pub mod path;
 pub mod replica_api;
 pub mod shutdown;
+pub mod sync;
 pub mod types;
 pub mod wire;
 

@@ -233,7 +233,7 @@ impl ProductCache {
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Floor>> {
         // The map only ever holds whole values, so a panic elsewhere cannot leave it torn.
-        self.floors.lock().unwrap_or_else(|e| e.into_inner())
+        common::sync::lock(&self.floors)
     }
 }
 

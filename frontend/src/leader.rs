@@ -113,7 +113,7 @@ impl Leadership {
     fn elector(&self) -> MutexGuard<'_, Elector> {
         // The elector's fields are plain values updated in place; a panic elsewhere leaves none
         // half-written, so a poisoned lock is still sound to use.
-        self.elector.lock().unwrap_or_else(|e| e.into_inner())
+        common::sync::lock(&self.elector)
     }
 
     fn leader_of(&self, (id, epoch): (ReplicaId, Epoch)) -> Leader {

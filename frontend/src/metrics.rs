@@ -70,7 +70,7 @@ impl Metrics {
             .position(|&le| seconds <= le)
             .unwrap_or(LATENCY_BUCKETS.len());
         // A poisoned lock only means another thread panicked mid-update of plain counters.
-        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let mut requests = common::sync::lock(&self.requests);
         let h = requests.entry((route, status)).or_default();
         h.buckets[slot] += 1;
         h.count += 1;
@@ -80,11 +80,7 @@ impl Metrics {
     /// The Prometheus text exposition of every metric; `cache_entries` is read by the caller.
     pub(crate) fn render(&self, cache_entries: usize) -> String {
         let mut out = String::new();
-        let requests = self
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let requests = common::sync::lock(&self.requests).clone();
 
         header(
             &mut out,

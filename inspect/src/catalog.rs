@@ -12,7 +12,7 @@ use common::encoding::{decode, key_u64, u64_key};
 use common::{Cents, Version};
 
 use crate::datadir::{open_copy, Copied, Kind};
-use crate::error::{Error, Holder, Result};
+use crate::error::{Holder, InspectError, Result};
 
 /// The catalog's persisted stock: what the checks read. Built by [`CatalogDir::snapshot`], or by
 /// anyone else from the same values.
@@ -76,7 +76,7 @@ impl CatalogDir {
 
     pub(crate) fn from_copied(copied: Copied) -> Result<CatalogDir> {
         if copied.kind != Kind::Catalog {
-            return Err(Error::WrongKind {
+            return Err(InspectError::WrongKind {
                 path: copied.path.clone(),
                 found: copied.kind.to_string(),
                 wanted: "the catalog",
@@ -86,7 +86,7 @@ impl CatalogDir {
             copied
                 .db
                 .open_tree(name)
-                .map_err(|e| Error::damaged(&copied.path, format!("tree {name}: {e}")))
+                .map_err(|e| InspectError::damaged(&copied.path, format!("tree {name}: {e}")))
         };
         Ok(CatalogDir {
             products: tree(PRODUCTS_TREE)?,
@@ -185,8 +185,8 @@ impl CatalogDir {
         })
     }
 
-    fn damaged(&self, detail: impl std::fmt::Display) -> Error {
-        Error::damaged(&self.copied.path, detail)
+    fn damaged(&self, detail: impl std::fmt::Display) -> InspectError {
+        InspectError::damaged(&self.copied.path, detail)
     }
 }
 
@@ -201,7 +201,7 @@ impl Iterator for Journal {
     type Item = Result<(u64, Movement)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let damaged = |detail: String| Error::damaged(&*self.path, detail);
+        let damaged = |detail: String| InspectError::damaged(&*self.path, detail);
         let item = self.inner.next()?;
         Some(
             item.map_err(|e| damaged(format!("journal scan: {e}")))

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use common::ReplicaId;
 use tempfile::TempDir;
 
-use crate::error::{Error, Holder, Result};
+use crate::error::{Holder, InspectError, Result};
 
 /// The file sled 0.34 locks (`Config::db_path`, locked in `Config::try_lock`).
 const SLED_DB_FILE: &str = "db";
@@ -67,7 +67,7 @@ pub(crate) fn open_copy(path: &Path, force: bool) -> Result<Copied> {
             pid: lock_holder_pid(&path.join(SLED_DB_FILE)),
         };
         if !force {
-            return Err(Error::Held {
+            return Err(InspectError::Held {
                 path: path.to_path_buf(),
                 holder,
             });
@@ -79,7 +79,7 @@ pub(crate) fn open_copy(path: &Path, force: bool) -> Result<Copied> {
     let copy = tempfile::Builder::new()
         .prefix("toystore-inspect-")
         .tempdir()
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        .map_err(|e| InspectError::io(std::env::temp_dir(), e))?;
     copy_dir(path, copy.path())?;
     let db = open_sled(path, copy.path())?;
     let kind = kind_of(path, &db)?;
@@ -94,7 +94,7 @@ pub(crate) fn open_copy(path: &Path, force: bool) -> Result<Copied> {
 
 /// Refuses anything that is not a directory with sled's two files in it.
 fn require_database(path: &Path) -> Result<()> {
-    let not = |why: String| Error::NotDataDir {
+    let not = |why: String| InspectError::NotDataDir {
         path: path.to_path_buf(),
         why,
     };
@@ -102,7 +102,7 @@ fn require_database(path: &Path) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Err(not("there is no such directory".into()))
         }
-        Err(e) => return Err(Error::io(path, e)),
+        Err(e) => return Err(InspectError::io(path, e)),
         Ok(meta) if !meta.is_dir() => return Err(not("it is a file, not a directory".into())),
         Ok(_) => {}
     }
@@ -135,7 +135,7 @@ fn has_replica_dirs(path: &Path) -> bool {
 /// exactly then. It writes nothing; the probe's own lock lives for two system calls (a service
 /// starting in that very instant would fail to lock and exit, and starting it again is enough).
 fn is_locked(db_file: &Path) -> Result<bool> {
-    let file = fs::File::open(db_file).map_err(|e| Error::io(db_file, e))?;
+    let file = fs::File::open(db_file).map_err(|e| InspectError::io(db_file, e))?;
     // SAFETY: `file` owns the descriptor for the whole call; flock only reads the fd number.
     let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
     if rc == 0 {
@@ -146,7 +146,7 @@ fn is_locked(db_file: &Path) -> Result<bool> {
     if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
         Ok(true)
     } else {
-        Err(Error::io(db_file, error))
+        Err(InspectError::io(db_file, error))
     }
 }
 
@@ -202,27 +202,29 @@ fn kind_from_path(path: &Path) -> Option<Kind> {
 /// Copies the sled files of `from` into `to`. Service log files (`*.log`) are left out: they are
 /// not part of the database and can be large.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    for entry in fs::read_dir(from).map_err(|e| Error::io(from, e))? {
-        let entry = entry.map_err(|e| Error::io(from, e))?;
+    for entry in fs::read_dir(from).map_err(|e| InspectError::io(from, e))? {
+        let entry = entry.map_err(|e| InspectError::io(from, e))?;
         let source = entry.path();
         let target = to.join(entry.file_name());
-        let file_type = entry.file_type().map_err(|e| Error::io(&source, e))?;
+        let file_type = entry
+            .file_type()
+            .map_err(|e| InspectError::io(&source, e))?;
         if file_type.is_dir() {
-            fs::create_dir(&target).map_err(|e| Error::io(&target, e))?;
+            fs::create_dir(&target).map_err(|e| InspectError::io(&target, e))?;
             copy_dir(&source, &target)?;
         } else if file_type.is_file() && source.extension().is_none_or(|ext| ext != "log") {
-            fs::copy(&source, &target).map_err(|e| Error::io(&source, e))?;
+            fs::copy(&source, &target).map_err(|e| InspectError::io(&source, e))?;
             // The copy keeps the original's mode; an archived read-only directory must still
             // give a copy sled can open for writing.
             fs::set_permissions(&target, fs::Permissions::from_mode(0o600))
-                .map_err(|e| Error::io(&target, e))?;
+                .map_err(|e| InspectError::io(&target, e))?;
         }
     }
     Ok(())
 }
 
 /// Opens the copy. sled reports damage as an error, or on some damage panics; both become
-/// [`Error::Damaged`] naming the original directory.
+/// [`InspectError::Damaged`] naming the original directory.
 fn open_sled(original: &Path, copy: &Path) -> Result<sled::Db> {
     let opened = catch_unwind(AssertUnwindSafe(|| {
         sled::Config::new()
@@ -232,11 +234,11 @@ fn open_sled(original: &Path, copy: &Path) -> Result<sled::Db> {
     }));
     match opened {
         Ok(Ok(db)) => Ok(db),
-        Ok(Err(e)) => Err(Error::damaged(
+        Ok(Err(e)) => Err(InspectError::damaged(
             original,
             format!("sled cannot open it: {e}"),
         )),
-        Err(panic) => Err(Error::damaged(
+        Err(panic) => Err(InspectError::damaged(
             original,
             format!("sled failed while recovering it: {}", panic_message(&panic)),
         )),
@@ -273,13 +275,13 @@ fn kind_of(path: &Path, db: &sled::Db) -> Result<Kind> {
     if names.is_empty() {
         // Every service creates its trees on its first start, so a database without any is one
         // whose records sled dropped while recovering: it keeps only what passes its checksums.
-        return Err(Error::damaged(
+        return Err(InspectError::damaged(
             path,
             "sled recovered no trees from its database: it is empty, or damaged beyond what \
              sled's recovery keeps",
         ));
     }
-    Err(Error::NotDataDir {
+    Err(InspectError::NotDataDir {
         path: path.to_path_buf(),
         why: format!(
             "it is a sled database but neither a catalog nor an order replica (its trees: {})",

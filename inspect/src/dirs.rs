@@ -10,7 +10,7 @@ use common::ReplicaId;
 use crate::catalog::CatalogDir;
 use crate::checks::{self, CheckResult};
 use crate::datadir::{open_copy, Kind};
-use crate::error::{Error, Holder, Result};
+use crate::error::{Holder, InspectError, Result};
 use crate::replica::ReplicaDir;
 
 /// A data directory of either kind, opened read-only on a copy.
@@ -73,7 +73,7 @@ pub struct CheckReport {
 /// # Errors
 /// The root lacks a catalog or replicas, or one of the directories cannot be read (see [`open`]).
 pub fn check_data_root(root: &Path, force: bool) -> Result<CheckReport> {
-    let not_root = |why: String| Error::NotDataDir {
+    let not_root = |why: String| InspectError::NotDataDir {
         path: root.to_path_buf(),
         why,
     };
@@ -127,8 +127,8 @@ pub fn check_data_root(root: &Path, force: bool) -> Result<CheckReport> {
 /// The `order-N` directories of a data root, by id.
 fn replica_dirs(root: &Path) -> Result<Vec<(ReplicaId, PathBuf)>> {
     let mut dirs = Vec::new();
-    for entry in fs::read_dir(root).map_err(|e| Error::io(root, e))? {
-        let entry = entry.map_err(|e| Error::io(root, e))?;
+    for entry in fs::read_dir(root).map_err(|e| InspectError::io(root, e))? {
+        let entry = entry.map_err(|e| InspectError::io(root, e))?;
         let name = entry.file_name();
         let id = name
             .to_str()

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 /// The inspect tool's errors. None of them leaves anything changed on disk.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum InspectError {
     /// The path is missing, not a directory, or holds no store database.
     #[error("{} is not a toystore data directory: {why}", path.display())]
     NotDataDir {
@@ -73,19 +73,22 @@ impl std::fmt::Display for Holder {
     }
 }
 
-/// Result with the inspect [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+/// Result with the inspect [`InspectError`].
+pub type Result<T, E = InspectError> = std::result::Result<T, E>;
 
-impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
+impl InspectError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> InspectError {
+        InspectError::Io {
             path: path.into(),
             source,
         }
     }
 
-    pub(crate) fn damaged(path: impl Into<PathBuf>, detail: impl std::fmt::Display) -> Error {
-        Error::Damaged {
+    pub(crate) fn damaged(
+        path: impl Into<PathBuf>,
+        detail: impl std::fmt::Display,
+    ) -> InspectError {
+        InspectError::Damaged {
             path: path.into(),
             detail: detail.to_string(),
         }

@@ -12,7 +12,7 @@
 //!   temporary directory and the copy is opened; the original is only opened for reading.
 //! - A directory a running service holds is refused with a message naming the service (found
 //!   without taking its lock), unless `force` asks to copy it anyway.
-//! - Bad input (not a data directory, damaged data) is an [`Error`] with a clear message, never a
+//! - Bad input (not a data directory, damaged data) is an [`InspectError`] with a clear message, never a
 //!   panic.
 //! - Digests are [`order::OrderLog::digest`]'s: FNV-1a over the log tree's keys and values.
 //!
@@ -32,7 +32,7 @@ pub use crate::catalog::{CatalogDir, CatalogSnapshot, CatalogSummary, Journal, T
 pub use crate::datadir::Kind;
 pub use crate::diff::{diff, LogDiff, LogSide};
 pub use crate::dirs::{check_data_root, open, CheckReport, DataDir, HeldDir};
-pub use crate::error::{Error, Holder, Result};
+pub use crate::error::{Holder, InspectError, Result};
 pub use crate::replica::{
     log_digest, Entries, ReplicaDir, ReplicaMeta, ReplicaSnapshot, ReplicaSummary,
 };

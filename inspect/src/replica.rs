@@ -10,7 +10,7 @@ use common::{Epoch, OrderEntry, OrderNumber, ReplicaId};
 use order::log::{LOG_TREE, META_COMMIT_LEN, META_EPOCH, META_LOG_EPOCH, META_TREE};
 
 use crate::datadir::{open_copy, Copied, Kind};
-use crate::error::{Error, Holder, Result};
+use crate::error::{Holder, InspectError, Result};
 
 /// The persisted state of one order replica: what the checks read. Built from a data directory by
 /// [`ReplicaDir::snapshot`], or by anyone else (a drill reading replicas over HTTP) from the same
@@ -114,7 +114,7 @@ impl ReplicaDir {
 
     pub(crate) fn from_copied(copied: Copied) -> Result<ReplicaDir> {
         let Kind::Replica(id) = copied.kind else {
-            return Err(Error::WrongKind {
+            return Err(InspectError::WrongKind {
                 path: copied.path.clone(),
                 found: copied.kind.to_string(),
                 wanted: "an order replica",
@@ -124,7 +124,7 @@ impl ReplicaDir {
             copied
                 .db
                 .open_tree(name)
-                .map_err(|e| Error::damaged(&copied.path, format!("tree {name}: {e}")))
+                .map_err(|e| InspectError::damaged(&copied.path, format!("tree {name}: {e}")))
         };
         Ok(ReplicaDir {
             log: tree(LOG_TREE)?,
@@ -239,8 +239,8 @@ impl ReplicaDir {
         })
     }
 
-    fn damaged(&self, detail: impl std::fmt::Display) -> Error {
-        Error::damaged(&self.copied.path, detail)
+    fn damaged(&self, detail: impl std::fmt::Display) -> InspectError {
+        InspectError::damaged(&self.copied.path, detail)
     }
 }
 
@@ -254,10 +254,11 @@ pub(crate) struct RawEntry {
 impl RawEntry {
     /// Decodes the value, and refuses an entry whose number differs from its key.
     pub(crate) fn entry(&self) -> Result<OrderEntry> {
-        let entry: OrderEntry = decode(&self.value)
-            .map_err(|e| Error::damaged(&*self.path, format!("log entry {}: {e}", self.number)))?;
+        let entry: OrderEntry = decode(&self.value).map_err(|e| {
+            InspectError::damaged(&*self.path, format!("log entry {}: {e}", self.number))
+        })?;
         if entry.number != self.number {
-            return Err(Error::damaged(
+            return Err(InspectError::damaged(
                 &*self.path,
                 format!(
                     "log key {} holds entry number {}",
@@ -281,10 +282,10 @@ impl Iterator for RawEntries {
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.inner.next()?;
         Some(
-            item.map_err(|e| Error::damaged(&*self.path, format!("log scan: {e}")))
+            item.map_err(|e| InspectError::damaged(&*self.path, format!("log scan: {e}")))
                 .and_then(|(key, value)| {
                     let number = key_u64(&key)
-                        .map_err(|e| Error::damaged(&*self.path, format!("log key: {e}")))?;
+                        .map_err(|e| InspectError::damaged(&*self.path, format!("log key: {e}")))?;
                     Ok(RawEntry {
                         path: self.path.clone(),
                         number,

@@ -6,7 +6,7 @@ use common::{OrderEntry, RequestId};
 use order::log::{META_COMMIT_LEN, META_EPOCH, META_LOG_EPOCH};
 use order::OrderLog;
 
-use crate::{CatalogDir, DataDir, Error, Kind, ReplicaDir};
+use crate::{CatalogDir, DataDir, InspectError, Kind, ReplicaDir};
 
 fn entry(number: u64, request: &str) -> OrderEntry {
     OrderEntry {
@@ -63,7 +63,7 @@ async fn a_held_directory_is_named_and_only_forced_open() {
     let log = OrderLog::open(&dir).unwrap();
     log.write(0, &[entry(0, "a")], 0, |_| false).unwrap();
     log.flush().await.unwrap();
-    let Err(held @ Error::Held { .. }) = ReplicaDir::open(&dir, false) else {
+    let Err(held @ InspectError::Held { .. }) = ReplicaDir::open(&dir, false) else {
         panic!("a held directory must be refused");
     };
     let message = held.to_string();
@@ -84,7 +84,7 @@ async fn a_held_directory_is_named_and_only_forced_open() {
 fn what_is_not_a_data_directory_says_so() {
     let root = tempfile::tempdir().unwrap();
     let message = |path: &Path| match crate::open(path, false) {
-        Err(e @ Error::NotDataDir { .. }) => e.to_string(),
+        Err(e @ InspectError::NotDataDir { .. }) => e.to_string(),
         Err(e) => panic!("{}: wrong error {e}", path.display()),
         Ok(_) => panic!("{} opened", path.display()),
     };
@@ -107,14 +107,14 @@ async fn damaged_files_are_an_error_not_a_panic() {
     let size = std::fs::metadata(dir.join("db")).unwrap().len() as usize;
     std::fs::write(dir.join("db"), vec![0xAB; size]).unwrap();
     match crate::open(&dir, false) {
-        Err(e @ Error::Damaged { .. }) => assert!(e.to_string().contains("order-2"), "{e}"),
+        Err(e @ InspectError::Damaged { .. }) => assert!(e.to_string().contains("order-2"), "{e}"),
         Err(e) => panic!("wrong error {e}"),
         Ok(_) => panic!("garbage opened"),
     }
     std::fs::write(dir.join("conf"), b"not a sled config").unwrap();
     assert!(matches!(
         crate::open(&dir, false),
-        Err(Error::Damaged { .. })
+        Err(InspectError::Damaged { .. })
     ));
 }
 

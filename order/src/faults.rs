@@ -1,6 +1,7 @@
 //! Fault injection for the protocol tests: a process started with `TOYSTORE_FAULT=point[:n]`
-//! kills itself with SIGKILL the `n`th time (default the first) it reaches `point`. Without the
-//! variable, which only tests set, every check is one branch on an empty option.
+//! kills itself with SIGKILL the `n`th time (default the first) it reaches `point`;
+//! `point:n:panic` panics there instead, as a bug would. Without the variable, which only tests
+//! set, every check is one branch on an empty option.
 //!
 //! Points, each at one of the protocol's hard moments:
 //! - `leader-after-local-flush`: the leader flushed a batch but no follower has it yet.
@@ -12,24 +13,41 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The environment variable that arms a fault.
 pub const FAULT_ENV: &str = "TOYSTORE_FAULT";
 
+/// What an armed fault does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    /// SIGKILL, as `kill -9` or a power cut would.
+    Kill,
+    /// A panic, as a bug would.
+    Panic,
+}
+
 /// The armed fault of this process, if any.
 #[derive(Debug, Default)]
 pub struct Faults {
-    armed: Option<(String, u64)>,
+    armed: Option<(String, u64, Action)>,
     seen: AtomicU64,
 }
 
 impl Faults {
     /// Reads [`FAULT_ENV`].
     pub fn from_env() -> Faults {
-        let armed = std::env::var(FAULT_ENV)
-            .ok()
-            .map(|spec| match spec.split_once(':') {
-                Some((point, n)) => (point.to_string(), n.parse().unwrap_or(1).max(1)),
-                None => (spec, 1),
-            });
-        if let Some((point, n)) = &armed {
-            log::warn!("fault armed: SIGKILL at hit {n} of {point}");
+        let armed = std::env::var(FAULT_ENV).ok().map(|spec| {
+            let mut parts = spec.split(':');
+            let point = parts.next().unwrap_or_default().to_string();
+            let n = parts
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1)
+                .max(1);
+            let action = match parts.next() {
+                Some("panic") => Action::Panic,
+                _ => Action::Kill,
+            };
+            (point, n, action)
+        });
+        if let Some((point, n, action)) = &armed {
+            log::warn!("fault armed: {action:?} at hit {n} of {point}");
         }
         Faults {
             armed,
@@ -37,10 +55,13 @@ impl Faults {
         }
     }
 
-    /// Dies here (SIGKILL, as `kill -9` would) if this is the armed point's armed hit.
+    /// Dies here (SIGKILL, as `kill -9` would) or panics if this is the armed point's armed hit.
     pub fn hit(&self, point: &str) {
-        if let Some((armed, n)) = &self.armed {
+        if let Some((armed, n, action)) = &self.armed {
             if armed == point && self.seen.fetch_add(1, Ordering::SeqCst) + 1 == *n {
+                if *action == Action::Panic {
+                    panic!("fault {point}: a panic as a bug would raise");
+                }
                 log::warn!("fault {point}: killing this process");
                 // SAFETY: kill(2) on our own pid; the process ends here, as a crash would end it.
                 unsafe {

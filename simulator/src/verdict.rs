@@ -12,10 +12,11 @@ impl World {
         let clients_done = self.clients.iter().all(|c| {
             matches!(c.state, ClientState::Idle) && c.started >= self.cfg.orders_per_client
         });
-        clients_done && self.logs_identical().is_ok()
+        clients_done && self.log_difference().is_none()
     }
 
-    pub(crate) fn logs_identical(&self) -> std::result::Result<(), String> {
+    /// How the replicas' logs differ (a replica down counts), `None` when they are identical.
+    pub(crate) fn log_difference(&self) -> Option<String> {
         let mut logs = self.replicas.iter().map(|r| {
             r.node.as_ref().map(|n| {
                 (
@@ -25,13 +26,13 @@ impl World {
             })
         });
         let Some(Some((first, _))) = logs.next() else {
-            return Err("replica 1 is down".into());
+            return Some("replica 1 is down".into());
         };
         for (i, log) in logs.enumerate() {
             match log {
-                None => return Err(format!("replica {} is down", i + 2)),
+                None => return Some(format!("replica {} is down", i + 2)),
                 Some((entries, _)) if entries != first => {
-                    return Err(format!(
+                    return Some(format!(
                         "replica {} holds {} entries, replica 1 {}",
                         i + 2,
                         entries.len(),
@@ -41,7 +42,7 @@ impl World {
                 Some(_) => {}
             }
         }
-        Ok(())
+        None
     }
 
     /// After the quiet period: progress, convergence, quiet elections, stock conservation.
@@ -63,7 +64,7 @@ impl World {
             self.violate(("progress", detail));
             return;
         }
-        if let Err(e) = self.logs_identical() {
+        if let Some(e) = self.log_difference() {
             let states: Vec<String> = self
                 .replicas
                 .iter()

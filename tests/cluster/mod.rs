@@ -278,7 +278,7 @@ impl TestCluster {
         self.wait(self.local.wait_orders_served(READY_TIMEOUT).await);
     }
 
-    fn wait(&self, result: Result<(), String>) {
+    fn wait(&self, result: Result<(), supervisor::SupervisorError>) {
         if let Err(e) = result {
             panic!("{e}\n{}", self.stderr_tail());
         }

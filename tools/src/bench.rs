@@ -3,6 +3,8 @@
 //! majority of replicas before it was answered. Bounded: `runs × levels × seconds`.
 
 use hdrhistogram::Histogram;
+
+use crate::ToolError;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,16 +34,22 @@ pub async fn run(
     seconds: u64,
     runs: usize,
     json: Option<&Path>,
-) -> Result<(), String> {
+) -> Result<(), ToolError> {
     if levels.is_empty() || levels.contains(&0) {
-        return Err("--clients takes positive numbers, for example 1,8,64".into());
+        return Err(ToolError::Options(
+            "--clients takes positive numbers, for example 1,8,64".into(),
+        ));
     }
     if seconds == 0 || runs == 0 {
-        return Err("--seconds and --runs must be at least 1".into());
+        return Err(ToolError::Options(
+            "--seconds and --runs must be at least 1".into(),
+        ));
     }
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot find the toystore binary: {e}"))?;
-    let products_dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let exe = std::env::current_exe().map_err(ToolError::Exe)?;
+    let products_dir = tempfile::tempdir().map_err(ToolError::file(
+        "cannot make a temporary directory in",
+        &std::env::temp_dir(),
+    ))?;
     let products = products_dir.path().join("products.json");
     let toys: Vec<String> = (0..BENCH_TOYS).map(|i| format!("Bench toy {i}")).collect();
     let catalog: Vec<_> = toys
@@ -52,7 +60,7 @@ pub async fn run(
         &products,
         serde_json::to_string(&catalog).expect("JSON of plain values"),
     )
-    .map_err(|e| format!("cannot write {}: {e}", products.display()))?;
+    .map_err(ToolError::file("cannot write", &products))?;
     let mut cluster = LocalCluster::create(&exe, None, &products, &ClusterOptions::default())?;
     eprintln!(
         "starting a cluster under {}",
@@ -63,7 +71,7 @@ pub async fn run(
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
-        .map_err(|e| format!("http client: {e}"))?;
+        .map_err(|e| ToolError::Options(format!("cannot make an HTTP client: {e}")))?;
     let mut results = Vec::new();
     println!(
         "{:>8} {:>6} {:>10} {:>8} {:>8} {:>8} {:>7}",
@@ -102,7 +110,7 @@ pub async fn run(
     }
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&results).expect("JSON of plain values");
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(path, text).map_err(ToolError::file("cannot write", path))?;
     }
     cluster.terminate_all(Duration::from_secs(10));
     Ok(())

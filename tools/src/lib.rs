@@ -19,5 +19,8 @@
 
 pub mod bench;
 pub mod drill;
+mod error;
 pub mod eval;
 pub mod load;
+
+pub use error::ToolError;

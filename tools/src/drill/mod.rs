@@ -12,12 +12,10 @@
 //!   `toystore inspect check`.
 
 mod checks;
-mod duration;
 mod report;
 mod run;
 mod schedule;
 
-pub use duration::parse_duration;
 pub use report::{DrillReport, EpochGrowth, KillEvent};
 pub use run::{run, DrillOptions};
-pub use schedule::{Schedule, Target};
+pub use schedule::{Schedule, Target, UnknownTarget};

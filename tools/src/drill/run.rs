@@ -18,6 +18,7 @@ use supervisor::{ClusterOptions, LocalCluster, Service};
 use super::checks::{acked_orders_read_back, classify_errors, no_service_panicked, Outage};
 use super::report::{DrillReport, EpochGrowth, KillEvent};
 use super::schedule::{Schedule, Target};
+use crate::ToolError;
 
 /// How long a restarted service may take to be ready, and the replicas to converge.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,24 +57,25 @@ pub struct DrillOptions {
 ///
 /// # Errors
 /// The cluster cannot be made or started, a service does not come back, or the options are bad.
-pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
+pub async fn run(options: &DrillOptions) -> Result<DrillReport, ToolError> {
+    let bad = |message: String| Err(ToolError::Options(message));
     if options.targets.is_empty() {
-        return Err("--targets needs at least one of replicas, frontend, catalog".into());
+        return bad("--targets needs at least one of replicas, frontend, catalog".into());
     }
     if options.down_for >= options.kill_every.mul_f64(0.5) {
-        return Err(format!(
+        return bad(format!(
             "--down-for ({:?}) must be under half of --kill-every ({:?}), so one service is down at a time",
             options.down_for, options.kill_every
         ));
     }
     if options.attach.is_none() && ![3, 5].contains(&options.replicas) {
-        return Err(format!(
+        return bad(format!(
             "--replicas must be 3 or 5, not {}",
             options.replicas
         ));
     }
     if options.frontends == 0 {
-        return Err("--frontends must be at least 1".into());
+        return bad("--frontends must be at least 1".into());
     }
     let toys = crate::load::toy_names(&options.products)?;
     let mut cluster = match &options.attach {
@@ -204,9 +206,10 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
     )
     .await;
     stop_load.fire();
-    let report = load
-        .await
-        .map_err(|e| format!("the load task failed: {e}"))?;
+    let report = load.await.map_err(|source| ToolError::Task {
+        what: "the load task failed",
+        source,
+    })?;
     bar.finish_and_clear();
     eprintln!(
         "load done: {} orders acknowledged; converging and checking",
@@ -224,8 +227,7 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, String> {
                 .into_iter()
                 .map(|s| (s.to_string(), cluster.stderr_path(s)))
                 .collect();
-            let checked = inspect::check_data_root(&cluster.config.data_root, false)
-                .map_err(|e| e.to_string())?;
+            let checked = inspect::check_data_root(&cluster.config.data_root, false)?;
             let mut checks = vec![no_service_panicked(&stderr)];
             checks.extend(checked.checks);
             checks
@@ -316,7 +318,7 @@ async fn tick_until(
 
 /// Restarts whatever is down, then waits until every replica reports the same last number, all
 /// of it committed.
-async fn finish(cluster: &mut LocalCluster, owned: bool) -> Result<(), String> {
+async fn finish(cluster: &mut LocalCluster, owned: bool) -> Result<(), ToolError> {
     if owned {
         for service in cluster.services() {
             if !cluster.is_running(service) {
@@ -347,16 +349,16 @@ async fn finish(cluster: &mut LocalCluster, owned: bool) -> Result<(), String> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!(
+            return Err(ToolError::NotConverged(format!(
                 "replicas did not converge within {READY_TIMEOUT:?}: {positions:?}"
-            ));
+            )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// Each replica's whole log through its internal range scan (attach mode has no disk to read).
-async fn live_snapshots(cluster: &LocalCluster) -> Result<Vec<ReplicaSnapshot>, String> {
+async fn live_snapshots(cluster: &LocalCluster) -> Result<Vec<ReplicaSnapshot>, ToolError> {
     let mut snapshots = Vec::new();
     for replica in &cluster.config.replicas {
         let (page, entries) = cluster.replica_log(replica.id).await?;

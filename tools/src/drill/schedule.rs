@@ -20,16 +20,19 @@ pub enum Target {
     Catalog,
 }
 
+/// A drill target that is not one of [`Target`]'s.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown target {0:?}: use replicas, frontend or catalog")]
+pub struct UnknownTarget(pub String);
+
 impl std::str::FromStr for Target {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
+    type Err = UnknownTarget;
+    fn from_str(text: &str) -> Result<Self, UnknownTarget> {
         match text {
             "replicas" | "replica" | "order" => Ok(Target::Replicas),
             "frontend" => Ok(Target::Frontend),
             "catalog" => Ok(Target::Catalog),
-            other => Err(format!(
-                "unknown target {other:?}: use replicas, frontend or catalog"
-            )),
+            other => Err(UnknownTarget(other.to_string())),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The failover experiment: a load run during which the order leader is killed with SIGKILL and
 //! later restarted, every request's latency kept for the figure.
 
+use crate::ToolError;
 use common::Shutdown;
 use std::time::{Duration, Instant};
 
@@ -27,12 +28,14 @@ pub(crate) async fn run(
     probe: &Probe,
     plan: &Plan,
     toys: &[String],
-) -> Result<Failover, String> {
+) -> Result<Failover, ToolError> {
     let before = probe.counters().await?;
     let leader = u32::try_from(before.leader_id)
         .ok()
         .filter(|id| *id > 0)
-        .ok_or("the frontend has no order leader before the failover run")?;
+        .ok_or_else(|| {
+            ToolError::Service("the frontend has no order leader before the failover run".into())
+        })?;
     let config = LoadConfig {
         sessions: plan.sessions,
         iterations: None,
@@ -95,7 +98,7 @@ async fn kill_and_restart(
     leader: Service,
     plan: &Plan,
     start: Instant,
-) -> Result<(Duration, Duration, Duration), String> {
+) -> Result<(Duration, Duration, Duration), ToolError> {
     tokio::time::sleep_until((start + plan.failover_duration.mul_f64(KILL_AT)).into()).await;
     cluster.kill(leader)?;
     let killed = start.elapsed();

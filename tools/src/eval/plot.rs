@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use super::results::{EvalResults, Failover, Replacement, SweepRun};
 use crate::load::{KindSummary, RequestKind};
+use crate::ToolError;
 
 /// Environment variable naming a TrueType font file to draw text with.
 pub const FONT_ENV: &str = "TOYSTORE_FONT";
@@ -62,12 +63,17 @@ const LIGHT: RGBColor = RGBColor(240, 240, 240);
 ///
 /// # Errors
 /// No usable font file; the message says which package or variable provides one.
-pub fn register_font() -> Result<PathBuf, String> {
-    static REGISTERED: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+pub fn register_font() -> Result<PathBuf, FontError> {
+    static REGISTERED: OnceLock<Result<PathBuf, FontError>> = OnceLock::new();
     REGISTERED.get_or_init(find_and_register).clone()
 }
 
-fn find_and_register() -> Result<PathBuf, String> {
+/// No font the plots can be drawn with (kept for the whole process, so it is `Clone`).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FontError(String);
+
+fn find_and_register() -> Result<PathBuf, FontError> {
     let from_env = std::env::var_os(FONT_ENV).map(PathBuf::from);
     let path = from_env
         .clone()
@@ -78,23 +84,26 @@ fn find_and_register() -> Result<PathBuf, String> {
                 .find(|p| p.is_file())
         })
         .ok_or_else(|| {
-            format!(
+            FontError(format!(
                 "no TrueType font for the plots: install one (Debian: apt-get install \
                  fonts-dejavu-core) or set {FONT_ENV} to a .ttf file"
-            )
+            ))
         })?;
     let bytes = std::fs::read(&path)
-        .map_err(|e| format!("cannot read the font {}: {e}", path.display()))?;
+        .map_err(|e| FontError(format!("cannot read the font {}: {e}", path.display())))?;
     // plotters keeps fonts as `&'static [u8]`; this runs once per process, so the leak is the
     // size of one font file.
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
     plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
-        .map_err(|_| format!("{} is not a TrueType font", path.display()))?;
+        .map_err(|_| FontError(format!("{} is not a TrueType font", path.display())))?;
     Ok(path)
 }
 
-fn drawn(path: &Path, result: Drawn) -> Result<(), String> {
-    result.map_err(|e| format!("cannot draw {}: {e}", path.display()))
+fn drawn(path: &Path, result: Drawn) -> Result<(), ToolError> {
+    result.map_err(|e| ToolError::Plot {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// `latency.png`: p50 and p99 of each request kind against p, cache on and off, one panel per
@@ -102,7 +111,7 @@ fn drawn(path: &Path, result: Drawn) -> Result<(), String> {
 ///
 /// # Errors
 /// The file cannot be drawn or written.
-pub fn latency(path: &Path, results: &EvalResults) -> Result<(), String> {
+pub fn latency(path: &Path, results: &EvalResults) -> Result<(), ToolError> {
     drawn(path, draw_latency(path, &results.sweep))
 }
 
@@ -182,7 +191,7 @@ fn draw_latency(path: &Path, sweep: &[SweepRun]) -> Drawn {
 ///
 /// # Errors
 /// The file cannot be drawn or written.
-pub fn hit_ratio(path: &Path, results: &EvalResults) -> Result<(), String> {
+pub fn hit_ratio(path: &Path, results: &EvalResults) -> Result<(), ToolError> {
     drawn(path, draw_hit_ratio(path, &results.sweep))
 }
 
@@ -232,7 +241,7 @@ fn draw_hit_ratio(path: &Path, sweep: &[SweepRun]) -> Drawn {
 ///
 /// # Errors
 /// The file cannot be drawn or written.
-pub fn cache_timeline(path: &Path, replacement: &Replacement) -> Result<(), String> {
+pub fn cache_timeline(path: &Path, replacement: &Replacement) -> Result<(), ToolError> {
     drawn(path, draw_cache_timeline(path, replacement))
 }
 
@@ -310,7 +319,7 @@ fn draw_cache_timeline(path: &Path, r: &Replacement) -> Drawn {
 ///
 /// # Errors
 /// The file cannot be drawn or written.
-pub fn failover(path: &Path, failover: &Failover) -> Result<(), String> {
+pub fn failover(path: &Path, failover: &Failover) -> Result<(), ToolError> {
     drawn(path, draw_failover(path, failover))
 }
 

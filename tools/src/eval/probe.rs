@@ -5,6 +5,7 @@ use common::wire::TOKEN_HEADER;
 use serde::Deserialize;
 use std::time::Duration;
 
+use crate::ToolError;
 use supervisor::LocalCluster;
 
 /// Timeout of one probe request.
@@ -64,7 +65,7 @@ impl Probe {
     ///
     /// # Errors
     /// The frontend does not answer, or a counter is missing from its page.
-    pub(crate) async fn counters(&self) -> Result<Counters, String> {
+    pub(crate) async fn counters(&self) -> Result<Counters, ToolError> {
         let text = self
             .http
             .get(&self.metrics_url)
@@ -72,13 +73,14 @@ impl Probe {
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("cannot read {}: {e}", self.metrics_url))?
+            .map_err(|e| self.unreadable(&self.metrics_url, e))?
             .text()
             .await
-            .map_err(|e| format!("cannot read {}: {e}", self.metrics_url))?;
+            .map_err(|e| self.unreadable(&self.metrics_url, e))?;
         let get = |name: &str| {
             let full = format!("toystore_frontend_{name}");
-            counter(&text, &full).ok_or_else(|| format!("{} has no {full}", self.metrics_url))
+            counter(&text, &full)
+                .ok_or_else(|| ToolError::Service(format!("{} has no {full}", self.metrics_url)))
         };
         Ok(Counters {
             hits: get("cache_hits_total")?,
@@ -94,7 +96,7 @@ impl Probe {
     ///
     /// # Errors
     /// The frontend's internal listener does not answer as documented.
-    pub(crate) async fn cache_keys(&self) -> Result<Vec<String>, String> {
+    pub(crate) async fn cache_keys(&self) -> Result<Vec<String>, ToolError> {
         let answer: CacheKeys = self
             .http
             .get(&self.cache_url)
@@ -103,11 +105,15 @@ impl Probe {
             .send()
             .await
             .and_then(|r| r.error_for_status())
-            .map_err(|e| format!("cannot read {}: {e}", self.cache_url))?
+            .map_err(|e| self.unreadable(&self.cache_url, e))?
             .json()
             .await
-            .map_err(|e| format!("{} answered something else: {e}", self.cache_url))?;
+            .map_err(|e| self.unreadable(&self.cache_url, e))?;
         Ok(answer.keys)
+    }
+
+    fn unreadable(&self, url: &str, error: reqwest::Error) -> ToolError {
+        ToolError::Service(format!("cannot read {url}: {error}"))
     }
 }
 

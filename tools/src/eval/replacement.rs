@@ -2,6 +2,7 @@
 //! one half of the toys, then over the other half, then over all of them, while its keys are
 //! listed at a fixed interval.
 
+use crate::ToolError;
 use common::Shutdown;
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ pub(crate) async fn run(
     probe: &Probe,
     plan: &Plan,
     toys: &[String],
-) -> Result<Replacement, String> {
+) -> Result<Replacement, ToolError> {
     let half = toys.len() / 2;
     let phases = [
         (format!("toys 1-{half}"), toys[..half].to_vec()),
@@ -54,7 +55,7 @@ async fn run_phases(
     plan: &Plan,
     phases: &[(String, Vec<String>)],
     start: Instant,
-) -> Result<Vec<Phase>, String> {
+) -> Result<Vec<Phase>, ToolError> {
     // Kept alive for the phases: dropping a trigger stops a run.
     let (_never, stop) = Shutdown::new();
     let mut measured = Vec::new();
@@ -93,7 +94,7 @@ async fn list_keys(
     interval: Duration,
     start: Instant,
     done: Shutdown,
-) -> Result<Vec<CacheSnapshot>, String> {
+) -> Result<Vec<CacheSnapshot>, ToolError> {
     let mut snapshots = Vec::new();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -1,6 +1,7 @@
 //! The evaluation from start to end: one cluster, the sweep with the cache on and off, the
 //! replacement and failover experiments, then `results.json`, `report.md` and the plots.
 
+use crate::ToolError;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,17 +37,19 @@ pub const REPORT_FILES: [&str; 6] = [
 /// # Errors
 /// No font for the plots (checked first), the products file or report folder is unusable, or a
 /// service fails to start or answer; the message names which and where its log is.
-pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResults, String> {
+pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResults, ToolError> {
     let started = Instant::now();
     let load_before = load_average();
     let font = plot::register_font()?;
     log(&format!("plots use the font {}", font.display()));
     let toys = toy_names(&options.products)?;
     if toys.len() < 2 {
-        return Err("the evaluation needs a catalog of at least 2 toys".into());
+        return Err(ToolError::Options(
+            "the evaluation needs a catalog of at least 2 toys".into(),
+        ));
     }
     std::fs::create_dir_all(&options.out)
-        .map_err(|e| format!("cannot create {}: {e}", options.out.display()))?;
+        .map_err(ToolError::file("cannot create", &options.out))?;
     let plan = if options.quick {
         Plan::quick(toys.len())
     } else {
@@ -56,7 +59,10 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
     let catalog_dir = tempfile::Builder::new()
         .prefix("toystore-eval-")
         .tempdir()
-        .map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+        .map_err(ToolError::file(
+            "cannot make a temporary directory in",
+            &std::env::temp_dir(),
+        ))?;
     let products = stocked_products(&options.products, plan.stock, catalog_dir.path())?;
     let cluster_options = ClusterOptions {
         cache_size: plan.cache_size,
@@ -157,19 +163,17 @@ fn load_average() -> Option<f64> {
 
 /// A copy of the products file in `dir` with every toy's quantity set to `stock` (names and
 /// prices kept exactly as written).
-fn stocked_products(source: &Path, stock: u32, dir: &Path) -> Result<PathBuf, String> {
-    let text = std::fs::read_to_string(source)
-        .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
-    let mut entries: Vec<BTreeMap<String, Box<RawValue>>> = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a products list: {e}", source.display()))?;
+fn stocked_products(source: &Path, stock: u32, dir: &Path) -> Result<PathBuf, ToolError> {
+    let text = std::fs::read_to_string(source).map_err(ToolError::file("cannot read", source))?;
+    let mut entries: Vec<BTreeMap<String, Box<RawValue>>> =
+        serde_json::from_str(&text).map_err(ToolError::format(source, "is not a products list"))?;
     for entry in &mut entries {
         let quantity =
             RawValue::from_string(stock.to_string()).expect("an integer is a JSON number");
         entry.insert("quantity".into(), quantity);
     }
     let path = dir.join("products.json");
-    let json = serde_json::to_string_pretty(&entries)
-        .map_err(|e| format!("cannot encode the products: {e}"))?;
+    let json = serde_json::to_string_pretty(&entries).expect("JSON values encode");
     write(&path, &json)?;
     Ok(path)
 }
@@ -178,10 +182,9 @@ fn stocked_products(source: &Path, stock: u32, dir: &Path) -> Result<PathBuf, St
 ///
 /// # Errors
 /// A file cannot be written or a plot cannot be drawn.
-pub fn write_report(out: &Path, results: &EvalResults) -> Result<(), String> {
+pub fn write_report(out: &Path, results: &EvalResults) -> Result<(), ToolError> {
     // Compact: the failover run alone has one sample per request.
-    let json =
-        serde_json::to_string(results).map_err(|e| format!("cannot encode the results: {e}"))?;
+    let json = serde_json::to_string(results).expect("results are plain numbers and strings");
     write(&out.join("results.json"), &json)?;
     plot::latency(&out.join("latency.png"), results)?;
     plot::hit_ratio(&out.join("hit_ratio.png"), results)?;
@@ -190,13 +193,13 @@ pub fn write_report(out: &Path, results: &EvalResults) -> Result<(), String> {
     write(&out.join("report.md"), &report::markdown(results))
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn write(path: &Path, text: &str) -> Result<(), ToolError> {
+    std::fs::write(path, text).map_err(ToolError::file("cannot write", path))
 }
 
 /// Stops the frontend and starts it again with a cache of `cache_size` entries (nothing if it
 /// already runs with that size).
-async fn restart_frontend(cluster: &mut LocalCluster, cache_size: usize) -> Result<(), String> {
+async fn restart_frontend(cluster: &mut LocalCluster, cache_size: usize) -> Result<(), ToolError> {
     let Service::Frontend(id) = FRONTEND else {
         unreachable!("FRONTEND is a frontend")
     };
@@ -211,23 +214,26 @@ async fn restart_frontend(cluster: &mut LocalCluster, cache_size: usize) -> Resu
     cluster
         .wait_ready(FRONTEND, READY_TIMEOUT)
         .await
-        .map_err(|e| with_log(cluster, e))?;
+        .map_err(|e| with_log(cluster, e.into()))?;
     cluster
         .wait_orders_served(READY_TIMEOUT)
         .await
-        .map_err(|e| with_log(cluster, e))
+        .map_err(|e| with_log(cluster, e.into()))
 }
 
 /// `error` with the last lines of every service's captured stderr: the cluster's temporary
 /// directory is gone once the evaluation returns.
-fn with_log(cluster: &LocalCluster, error: String) -> String {
-    let mut out = error;
+fn with_log(cluster: &LocalCluster, error: ToolError) -> ToolError {
+    let mut logs = String::new();
     for service in cluster.services() {
         if let Ok(text) = std::fs::read_to_string(cluster.stderr_path(service)) {
             let lines: Vec<&str> = text.lines().collect();
             let tail = lines[lines.len().saturating_sub(5)..].join("\n");
-            out.push_str(&format!("\n--- {service} (last lines)\n{tail}"));
+            logs.push_str(&format!("\n--- {service} (last lines)\n{tail}"));
         }
     }
-    out
+    ToolError::WithLogs {
+        source: Box::new(error),
+        logs,
+    }
 }

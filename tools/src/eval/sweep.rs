@@ -1,6 +1,7 @@
 //! The sweep: one verified load run per buy probability, with the frontend's cache counters read
 //! before and after.
 
+use crate::ToolError;
 use common::Shutdown;
 
 use super::plan::Plan;
@@ -22,7 +23,7 @@ pub(crate) async fn run_one(
     cache_size: usize,
     p: f64,
     index: u64,
-) -> Result<SweepRun, String> {
+) -> Result<SweepRun, ToolError> {
     let config = LoadConfig {
         sessions: plan.sessions,
         iterations: Some(plan.iterations),

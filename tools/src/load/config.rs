@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
 
+use crate::ToolError;
+
 /// The three kinds of request a load run makes, each with its own latency histogram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -87,15 +89,16 @@ impl LoadConfig {
     ///
     /// # Errors
     /// A message naming the field that is out of range.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ToolError> {
+        let bad = |message: String| Err(ToolError::Options(message));
         if self.sessions == 0 {
-            return Err("sessions must be at least 1".into());
+            return bad("sessions must be at least 1".into());
         }
         if !(0.0..=1.0).contains(&self.p) {
-            return Err(format!("p must be between 0 and 1, not {}", self.p));
+            return bad(format!("p must be between 0 and 1, not {}", self.p));
         }
         if !(common::MIN_ORDER_QUANTITY..=common::MAX_ORDER_QUANTITY).contains(&self.max_quantity) {
-            return Err(format!(
+            return bad(format!(
                 "max quantity must be {} to {}, not {}",
                 common::MIN_ORDER_QUANTITY,
                 common::MAX_ORDER_QUANTITY,
@@ -103,7 +106,7 @@ impl LoadConfig {
             ));
         }
         if self.toys.is_empty() {
-            return Err("there must be at least one toy to query".into());
+            return bad("there must be at least one toy to query".into());
         }
         Ok(())
     }
@@ -124,13 +127,13 @@ struct ProductEntry {
 ///
 /// # Errors
 /// The file cannot be read, is not such a list, or lists no toy.
-pub fn toy_names(products: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(products)
-        .map_err(|e| format!("cannot read {}: {e}", products.display()))?;
+pub fn toy_names(products: &Path) -> Result<Vec<String>, ToolError> {
+    let text =
+        std::fs::read_to_string(products).map_err(ToolError::file("cannot read", products))?;
     let entries: Vec<ProductEntry> = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a products list: {e}", products.display()))?;
+        .map_err(ToolError::format(products, "is not a products list"))?;
     if entries.is_empty() {
-        return Err(format!("{} lists no toy", products.display()));
+        return Err(ToolError::NoToys(products.to_path_buf()));
     }
     Ok(entries.into_iter().map(|e| e.name).collect())
 }
@@ -185,7 +188,7 @@ mod tests {
             ),
         ];
         for (case, config, needle) in cases {
-            let error = config.validate().expect_err(case);
+            let error = config.validate().expect_err(case).to_string();
             assert!(error.contains(needle), "{case}: {error}");
         }
     }

@@ -285,8 +285,6 @@ impl<P: Fn(&LoadProgress)> Run<'_, P> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Record> {
-        self.record
-            .lock()
-            .expect("no session panics while it holds the record lock")
+        common::sync::lock(&self.record)
     }
 }

@@ -1,0 +1,60 @@
+//! What `toystore` prints after `error:` when a command fails, gathered from every crate's own
+//! error type. Bad flags that clap cannot check on its own are [`CliError::Usage`]; a run that
+//! completed and found problems (a failed verification, violated invariants) is
+//! [`CliError::Failed`], after its report is printed.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+    #[error("cannot find this binary to start services with: {0}")]
+    Exe(#[source] std::io::Error),
+    #[error("{what} {}: {source}", path.display())]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not {expected}: {source}", path.display())]
+    Format {
+        path: PathBuf,
+        expected: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] common::ConfigError),
+    #[error(transparent)]
+    Logging(#[from] common::logging::LoggingError),
+    #[error(transparent)]
+    Catalog(#[from] catalog::CatalogError),
+    #[error(transparent)]
+    Replica(#[from] order::ReplicaError),
+    #[error(transparent)]
+    Frontend(#[from] frontend::FrontendError),
+    #[error(transparent)]
+    Cluster(#[from] supervisor::SupervisorError),
+    #[error(transparent)]
+    Tool(#[from] tools::ToolError),
+    #[error(transparent)]
+    Font(#[from] tools::eval::plot::FontError),
+    #[error(transparent)]
+    Inspect(#[from] inspect::InspectError),
+}
+
+impl CliError {
+    /// A closure for `map_err` that names the file and what was being done to it.
+    pub fn file(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
+        let path = path.to_path_buf();
+        move |source| CliError::File { what, path, source }
+    }
+}
