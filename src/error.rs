@@ -43,12 +43,19 @@ pub enum CliError {
     Frontend(#[from] frontend::FrontendError),
     #[error(transparent)]
     Cluster(#[from] supervisor::SupervisorError),
+    /// Boxed: a tool's error holds any of the others, and would make every result large.
     #[error(transparent)]
-    Tool(#[from] tools::ToolError),
+    Tool(Box<tools::ToolError>),
     #[error(transparent)]
     Font(#[from] tools::eval::plot::FontError),
     #[error(transparent)]
     Inspect(#[from] inspect::InspectError),
+}
+
+impl From<tools::ToolError> for CliError {
+    fn from(error: tools::ToolError) -> Self {
+        CliError::Tool(Box::new(error))
+    }
 }
 
 impl CliError {
