@@ -1,5 +1,6 @@
-//! The client crate against real clusters: every `StoreClient` method and error kind, load
-//! sessions and their verification (library and `toystore client`), and `toystore eval --quick`.
+//! The client crate and the tools against real clusters: every `StoreClient` method and error
+//! kind, `tools::load` sessions and their verification (library and `toystore client`), and
+//! `toystore eval --quick`.
 
 mod cluster;
 

@@ -1,4 +1,4 @@
-//! The public REST API, row by row of DESIGN.md's table, and the cache: hits stay off the
+//! The public REST API, row by row of the README's API table, and the cache: hits stay off the
 //! catalog, orders invalidate, a small cache evicts, and the API answers 503 without a majority.
 
 mod cluster;

@@ -7,6 +7,7 @@
 //! | `GET /internal/products` | every [`common::Product`] |
 //! | `GET /internal/products/{name}` | one [`common::Product`] (`{name}` percent-encoded) |
 //! | `POST /internal/buy` ([`BuyRequest`]) | [`common::wire::BuyReceipt`] |
+//! | `POST /internal/buy_batch` (`[BuyRequest]`) | one `Result<BuyReceipt>` per request, in order |
 //! | `GET /internal/stats` | [`common::wire::CatalogStats`] |
 
 use log::{debug, error, info, warn};

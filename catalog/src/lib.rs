@@ -1,6 +1,7 @@
 //! The catalog service: the price and stock of every toy, kept in sled. It answers product
-//! queries, takes stock for orders (`buy`, idempotent by request id), refills sold-out toys every
-//! restock period, and pushes a cache invalidation to every frontend after each stock change.
+//! queries, takes stock for orders (`buy`, and `buy_batch` for the order leader's batches, both
+//! idempotent by request id), refills sold-out toys every restock period, and pushes a cache
+//! invalidation to every frontend after each stock change.
 //!
 //! Invariants:
 //! - A request id takes stock at most once: checking and taking stock, recording the outcome
@@ -10,7 +11,8 @@
 //!   and a product read that may see an unflushed change flushes first. So every version anyone
 //!   was shown is on disk, and a catalog restarted after `kill -9` never hands it out again.
 //! - Every change of a toy's quantity bumps its version by one and appends a journal movement.
-//! - Every frontend is sent the invalidation of a successful `buy` before the `buy` is answered.
+//! - Every frontend is sent the invalidation of a successful `buy` (or of every toy a
+//!   `buy_batch` changed) before the call is answered.
 //! - An invalidation a frontend did not acknowledge is resent in the background until it is
 //!   (newest version per toy, with backoff); `buy` waits only for the first, short attempt.
 //!

@@ -212,8 +212,9 @@ impl StockStore {
         outcomes.pop().expect("one outcome per request")
     }
 
-    /// [`Self::buy`] for a batch: each request is its own transaction (so one refusal does not
-    /// undo the others), and one flush covers them all before this returns.
+    /// [`Self::buy`] for a batch: one transaction decides them all, a refused request recording
+    /// its refusal rather than aborting it (so one refusal does not undo the others), and one
+    /// flush covers them all before this returns.
     ///
     /// # Errors
     /// The outer error is a storage failure (nothing may be acknowledged); the inner ones are

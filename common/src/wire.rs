@@ -9,7 +9,8 @@ pub const TOKEN_HEADER: &str = "x-cluster-token";
 
 // ---- catalog ----
 
-/// `POST /internal/buy`: take `quantity` of `name`, once per `request_id`.
+/// `POST /internal/buy` (and each element of a `POST /internal/buy_batch`): take `quantity` of
+/// `name`, once per `request_id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuyRequest {
     pub request_id: RequestId,

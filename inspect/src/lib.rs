@@ -2,8 +2,9 @@
 //!
 //! `toystore inspect` reads the sled databases of stopped (or crashed) services: an order
 //! replica's log and meta values, the catalog's toys and stock journal. It summarizes them, lists
-//! them streamed, compares two replica logs, and checks a whole data root against the invariants
-//! of DESIGN.md in [`checks`], which are plain functions over [`ReplicaSnapshot`] and
+//! them streamed, compares two replica logs, and checks a whole data root against the store's
+//! invariants (agreement, density, exactly once, stock conservation, convergence; listed in
+//! docs/operations.md) in [`checks`], which are plain functions over [`ReplicaSnapshot`] and
 //! [`CatalogSnapshot`] so a crash drill runs the very same checks on snapshots it builds itself.
 //!
 //! Invariants:

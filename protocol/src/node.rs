@@ -2,8 +2,9 @@
 //! answers, the catalog's answers and ticks. It does no I/O and reads no clock; it calls its
 //! [`LogStore`] and queues [`Output`]s for its driver.
 //!
-//! This file holds the state, the epoch rules and the follower's side; `pull.rs` the reading of
-//! peers' logs (a restart's catch-up, a candidate's takeover); `leading.rs` the leader's side.
+//! This file holds the state and the epoch rules; `follower.rs` the follower's side; `pull.rs`
+//! the reading of peers' logs (a restart's catch-up, a candidate's takeover); `leading.rs`,
+//! `replication.rs` and `reads.rs` the leader's side.
 
 use common::wire::{Health, LeaderNotice, LogPage, LogQuery, Prepare, Promise, Role, MAX_LOG_PAGE};
 use common::{Epoch, Error, OrderEntry, ReplicaId, Result, MAX_EPOCH, MAX_LOG_LEN};

@@ -95,7 +95,8 @@ fn disagreement_on_a_committed_number_names_both_entries() {
     let evidence = &result.violations[0];
     assert!(evidence.contains("committed number 1"), "{evidence}");
     assert!(evidence.contains("request b") && evidence.contains("request x"));
-    // A restamp (same order, newer epoch) is agreement, not a violation.
+    // A differing stamp (same order, newer epoch, as data from builds that restamped adopted
+    // entries may hold) is agreement, not a violation.
     let mut replicas = healthy();
     replicas[1].entries[0].epoch = 7;
     assert!(committed_entries_agree(&replicas).passed);

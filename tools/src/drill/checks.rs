@@ -58,7 +58,7 @@ pub fn acked_orders_read_back(verification: &Verification, frontends: usize) -> 
 }
 
 /// Files every failure (out-of-stock refusals excluded) under the outage it fell in, or under
-/// "order replicas" when none did: those are the errors the design promises never happen.
+/// "order replicas" when none did: those are the errors the store promises never happen.
 pub fn classify_errors(
     failures: &[RequestFailure],
     outages: &[Outage],

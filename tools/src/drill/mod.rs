@@ -7,7 +7,7 @@
 //! - It signals only processes it started (its own cluster's children, by pid); `--attach` runs
 //!   the load and the checks against a running store and kills nothing.
 //! - Order replicas are killed one at a time and a replica is back and ready before the next kill,
-//!   so a majority is always up: the design promises clients no error then, and the drill checks it.
+//!   so a majority is always up: the store promises clients no error then, and the drill checks it.
 //! - The checks over the data directories are `inspect::checks`, the same code as
 //!   `toystore inspect check`.
 

@@ -12,7 +12,7 @@ use supervisor::Service;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
-    /// The order replicas (the design promises clients transparency for these).
+    /// The order replicas (the store promises clients transparency for these).
     Replicas,
     /// The frontend: clients see errors while it is down; reported separately.
     Frontend,
