@@ -26,12 +26,12 @@ pub struct InspectArgs {
     #[arg(required = true)]
     path: Option<PathBuf>,
     #[command(flatten)]
-    output: Output,
+    output: InspectFlags,
 }
 
 /// Options every inspect command takes.
 #[derive(Args, Clone, Copy)]
-struct Output {
+struct InspectFlags {
     /// Print JSON instead of text, for scripts.
     #[arg(long, global = true)]
     json: bool,
@@ -127,7 +127,7 @@ pub fn run(args: InspectArgs) -> Result<(), CliError> {
 }
 
 fn dispatch(args: InspectArgs, out: &mut impl Write) -> Result<(), Failure> {
-    let Output { json, force } = args.output;
+    let InspectFlags { json, force } = args.output;
     let command = match (args.command, args.path) {
         (Some(command), _) => command,
         (None, Some(path)) => return summary(&path, json, force, out),

@@ -4,7 +4,7 @@
 
 mod cluster;
 
-use client::{ClientError, Order, Product, StoreClient};
+use client::{ClientError, Order, StoreClient, Toy};
 use cluster::{Options, Service, TestCluster};
 use common::Shutdown;
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ async fn every_method_returns_typed_values() {
     let cube = store.product("Rubik's Cube").await.expect("Rubik's Cube");
     assert_eq!(
         cube,
-        Product {
+        Toy {
             name: "Rubik's Cube".into(),
             price_cents: 1249,
             quantity: 100

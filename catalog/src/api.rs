@@ -1,5 +1,5 @@
-//! The catalog's internal HTTP API. Every route needs the cluster token; answers are JSON, a
-//! failure being the [`Error`] itself with its status.
+//! The catalog's internal HTTP API, on the paths of [`common::catalog_api`]. Every route needs
+//! the cluster token; answers are JSON, a failure being the [`Error`] itself with its status.
 //!
 //! | route | answer |
 //! | --- | --- |
@@ -11,25 +11,20 @@
 //! | `GET /internal/stats` | [`common::wire::CatalogStats`] |
 
 use log::{debug, error, info, warn};
-use serde::Serialize;
 use std::convert::Infallible;
 use std::sync::Arc;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
+use common::catalog_api as route;
 use common::http::{
-    internal_reply, recover_internal, rejection_error, require_token, MAX_BODY_BYTES,
+    internal_get, internal_path, internal_post, internal_reply, recover_internal, rejection_error,
+    require_token, MAX_BODY_BYTES,
 };
-use common::wire::BuyRequest;
+use common::wire::{BuyRequest, CatalogReady};
 use common::{Error, Result};
 
 use crate::server::{Catalog, Stats};
-
-/// `GET /internal/health`: the catalog answers only once its store is open, so it is ready.
-#[derive(Serialize)]
-struct Ready {
-    ready: bool,
-}
 
 /// The internal API over `catalog`, guarded by `token`. Each route matches its path before its
 /// method, so a known path with the wrong method is 405 and an unknown path 404.
@@ -38,31 +33,25 @@ pub(crate) fn routes(
     catalog: Arc<Catalog>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone + Send + Sync + 'static {
     let with_catalog = warp::any().map(move || catalog.clone());
-    let health = warp::path!("internal" / "health")
-        .and(warp::get())
-        .map(|| internal_reply(Ok(Ready { ready: true })));
-    let list = warp::path!("internal" / "products")
-        .and(warp::get())
+    // The catalog answers only once its store is open, so it is ready.
+    let health =
+        internal_get(route::HEALTH).map(|| internal_reply(Ok(CatalogReady { ready: true })));
+    let list = internal_get(route::PRODUCTS)
         .and(with_catalog.clone())
         .then(|catalog: Arc<Catalog>| async move { internal_reply(catalog.store.list().await) });
-    let product = warp::path!("internal" / "products" / String)
+    let product = internal_path(route::PRODUCTS)
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
         .and(warp::get())
         .and(with_catalog.clone())
         .then(read_product);
-    let buy = warp::path!("internal" / "buy")
-        .and(warp::post())
-        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
-        .and(warp::body::json())
+    let buy = internal_post(route::BUY, MAX_BODY_BYTES)
         .and(with_catalog.clone())
         .then(buy);
-    let buy_batch = warp::path!("internal" / "buy_batch")
-        .and(warp::post())
-        .and(warp::body::content_length_limit(MAX_BATCH_BYTES))
-        .and(warp::body::json())
+    let buy_batch = internal_post(route::BUY_BATCH, MAX_BATCH_BYTES)
         .and(with_catalog.clone())
         .then(buy_batch);
-    let stats = warp::path!("internal" / "stats")
-        .and(warp::get())
+    let stats = internal_get(route::STATS)
         .and(with_catalog)
         .map(|catalog: Arc<Catalog>| internal_reply(Ok(catalog.stats.snapshot())));
     let api = health

@@ -16,15 +16,13 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
+use common::frontend_api::FrontendClient;
 use common::http::Peer;
 use common::shutdown::ShutdownTrigger;
 use common::wire::Invalidation;
 use common::{ClusterConfig, Result, Shutdown, Version};
 
 use backlog::{Backlog, Backoff};
-
-/// Path of the frontend's invalidation endpoint.
-pub const INVALIDATE_PATH: &str = "/internal/invalidate";
 
 /// How long one frontend may take to take an invalidation on the first attempt. Short, because
 /// `buy` waits for it before answering: a dead frontend must not stall orders.
@@ -61,7 +59,7 @@ pub struct Invalidator {
 /// One frontend: its client and what it owes.
 #[derive(Debug)]
 struct Link {
-    peer: Peer,
+    frontend: FrontendClient,
     state: Mutex<LinkState>,
     /// Wakes the resend task after a failed push.
     failed: Notify,
@@ -101,7 +99,7 @@ impl Invalidator {
             .into_iter()
             .map(|addr| {
                 Arc::new(Link {
-                    peer: Peer::new(http.clone(), addr, token),
+                    frontend: FrontendClient::new(Peer::new(http.clone(), addr, token)),
                     state: Mutex::new(LinkState {
                         backlog: Backlog::new(MAX_BACKLOG),
                         failing: false,
@@ -162,7 +160,7 @@ impl Invalidator {
                 warn!(
                     "stopping with invalidations of {} toys never delivered to frontend {}",
                     state.backlog.len(),
-                    link.peer.base()
+                    link.frontend.base()
                 );
             }
         }
@@ -179,24 +177,20 @@ impl Link {
             warn!(
                 "invalidation backlog of frontend {} is full ({MAX_BACKLOG} toys): {dropped} \
                  changes dropped, left to the cache's time to live",
-                self.peer.base()
+                self.frontend.base()
             );
         }
         state.backlog.message()
     }
 
     async fn send(&self, message: &[Invalidation], timeout: Duration) -> Result<()> {
-        // The frontend answers `{}`; only success matters.
-        self.peer
-            .post::<_, serde::de::IgnoredAny>(INVALIDATE_PATH, message, timeout)
-            .await
-            .map(|_| ())
+        self.frontend.invalidate(message, timeout).await
     }
 
     /// Books the outcome of sending `message`; after a failure, wakes the resend task.
     fn settle(&self, message: &[Invalidation], sent: Result<()>) {
         let mut state = self.lock();
-        let base = self.peer.base();
+        let base = self.frontend.base();
         match sent {
             Ok(()) => {
                 state.backlog.acknowledge(message);

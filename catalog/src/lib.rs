@@ -32,8 +32,8 @@ mod stock;
 
 pub use error::{CatalogError, ProductsError, ProductsProblem};
 pub use invalidate::{
-    Invalidator, INVALIDATE_PATH, INVALIDATE_TIMEOUT, MAX_BACKLOG, RESEND_FIRST_DELAY,
-    RESEND_MAX_DELAY, RESEND_TIMEOUT,
+    Invalidator, INVALIDATE_TIMEOUT, MAX_BACKLOG, RESEND_FIRST_DELAY, RESEND_MAX_DELAY,
+    RESEND_TIMEOUT,
 };
 pub use records::{
     BuyOutcome, Movement, MovementKind, StockRecord, BUYS_TREE, FIRST_VERSION, JOURNAL_TREE,

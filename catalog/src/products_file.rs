@@ -11,7 +11,7 @@ use crate::records::{StockRecord, FIRST_VERSION};
 /// One toy of the products file.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Entry {
+struct FileProduct {
     name: String,
     /// Kept as a JSON number so its text, not a float, becomes cents.
     price: serde_json::Number,
@@ -36,7 +36,7 @@ pub(crate) fn read(path: &Path) -> Result<Vec<(String, StockRecord)>, ProductsEr
 
 /// Parses the text of a products file.
 fn parse(text: &str) -> Result<Vec<(String, StockRecord)>, ProductsProblem> {
-    let entries: Vec<Entry> = serde_json::from_str(text)?;
+    let entries: Vec<FileProduct> = serde_json::from_str(text)?;
     if entries.is_empty() {
         return Err(ProductsProblem::Empty);
     }

@@ -10,4 +10,4 @@ pub mod error;
 pub mod rest;
 
 pub use error::ClientError;
-pub use rest::{Order, Product, StoreClient};
+pub use rest::{Order, StoreClient, Toy};

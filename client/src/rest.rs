@@ -3,10 +3,11 @@
 
 use common::error::ErrorBody;
 use common::path::encode_segment;
+use common::public_api::{self as route, Data, OrderBody, OrderPlaced, OrderRequest, ProductBody};
 use common::{parse_cents, Cents, OrderNumber};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::error::ClientError;
@@ -16,12 +17,11 @@ use crate::error::ClientError;
 /// not a client-side timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The header that makes a `POST /orders` idempotent.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+pub use common::public_api::IDEMPOTENCY_KEY_HEADER;
 
-/// A toy as the store shows it.
+/// A toy as the store shows it: its price and stock when the store answered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Product {
+pub struct Toy {
     /// The toy's name, as the catalog spells it.
     pub name: String,
     /// The price in integer cents, parsed exactly from the two-decimal JSON number (25.99 → 2599).
@@ -56,32 +56,6 @@ pub struct StoreClient {
     http: reqwest::Client,
     /// Without a trailing slash.
     base: String,
-}
-
-/// `{"data": ...}`, the shape of every success.
-#[derive(Deserialize)]
-struct Data<T> {
-    data: T,
-}
-
-/// The product as it is on the wire: the price kept as the raw JSON number so it is parsed
-/// exactly, never through a float.
-#[derive(Deserialize)]
-struct ProductWire {
-    name: String,
-    price: Box<RawValue>,
-    quantity: u32,
-}
-
-#[derive(Deserialize)]
-struct Placed {
-    order_number: OrderNumber,
-}
-
-#[derive(Serialize)]
-struct OrderBody<'a> {
-    name: &'a str,
-    quantity: u32,
 }
 
 impl StoreClient {
@@ -134,14 +108,14 @@ impl StoreClient {
     /// println!("{} costs {} cents, {} left", cube.name, cube.price_cents, cube.quantity);
     /// # Ok(()) }
     /// ```
-    pub async fn product(&self, name: &str) -> Result<Product, ClientError> {
-        let url = format!("{}/products/{}", self.base, encode_segment(name));
+    pub async fn product(&self, name: &str) -> Result<Toy, ClientError> {
+        let url = format!("{}{}/{}", self.base, route::PRODUCTS, encode_segment(name));
         let (status, text) = self.send(self.http.get(url)).await?;
-        let wire: ProductWire = interpret(status, &text)?;
+        let wire: ProductBody = interpret(status, &text)?;
         let price_cents =
             parse_cents(wire.price.get()).map_err(|_| ClientError::unexpected(status, &text))?;
-        Ok(Product {
-            name: wire.name,
+        Ok(Toy {
+            name: wire.name.into_owned(),
             price_cents,
             quantity: wire.quantity,
         })
@@ -208,9 +182,14 @@ impl StoreClient {
     /// # Ok(()) }
     /// ```
     pub async fn order(&self, number: OrderNumber) -> Result<Order, ClientError> {
-        let url = format!("{}/orders/{number}", self.base);
+        let url = format!("{}{}/{number}", self.base, route::ORDERS);
         let (status, text) = self.send(self.http.get(url)).await?;
-        interpret(status, &text)
+        let wire: OrderBody = interpret(status, &text)?;
+        Ok(Order {
+            number: wire.number,
+            name: wire.name.into_owned(),
+            quantity: wire.quantity,
+        })
     }
 
     async fn place(
@@ -221,13 +200,16 @@ impl StoreClient {
     ) -> Result<OrderNumber, ClientError> {
         let mut request = self
             .http
-            .post(format!("{}/orders", self.base))
-            .json(&OrderBody { name, quantity });
+            .post(format!("{}{}", self.base, route::ORDERS))
+            .json(&OrderRequest {
+                name: Cow::Borrowed(name),
+                quantity,
+            });
         if let Some(key) = key {
             request = request.header(IDEMPOTENCY_KEY_HEADER, key);
         }
         let (status, text) = self.send(request).await?;
-        interpret::<Placed>(status, &text).map(|p| p.order_number)
+        interpret::<OrderPlaced>(status, &text).map(|p| p.order_number)
     }
 
     /// Sends and reads the whole body: status and text.

@@ -28,6 +28,34 @@ pub fn reject(error: Error) -> Rejection {
     warp::reject::custom(Rejected(error))
 }
 
+/// The warp path of one of the `*_api` modules' `/internal/{name}` constants, so a server mounts
+/// exactly the path its clients call. Matches the path's segments only: add
+/// `warp::path::end()` or a parameter, then the method.
+pub fn internal_path(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    let name = path
+        .strip_prefix("/internal/")
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+        .unwrap_or_else(|| panic!("{path:?} is not an /internal/{{name}} route"));
+    warp::path("internal").and(warp::path(name))
+}
+
+/// `GET` on `path` exactly.
+pub fn internal_get(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    internal_path(path).and(warp::path::end()).and(warp::get())
+}
+
+/// `POST` on `path` exactly, with a JSON body of at most `limit` bytes.
+pub fn internal_post<T: DeserializeOwned + Send>(
+    path: &'static str,
+    limit: u64,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    internal_path(path)
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(warp::body::content_length_limit(limit))
+        .and(warp::body::json())
+}
+
 /// Passes only requests that carry the cluster token; answers 401 otherwise.
 pub fn require_token(token: &str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     let token: Arc<str> = token.into();

@@ -12,12 +12,15 @@
 //!
 //! Deliberately left out: any service logic. This crate knows shapes, not behaviour.
 
+pub mod catalog_api;
 pub mod config;
 pub mod encoding;
 pub mod error;
+pub mod frontend_api;
 pub mod http;
 pub mod logging;
 pub mod path;
+pub mod public_api;
 pub mod replica_api;
 pub mod shutdown;
 pub mod sync;

@@ -36,8 +36,11 @@ pub const PLACE_TIMEOUT: Duration = Duration::from_secs(5);
 pub const ORDER_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a candidate may take to answer its notice: it reads a majority first.
 pub const LEADER_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long an append, a prepare or a page of the log may take.
+/// How long an append or a prepare may take.
 pub const PEER_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a page of the log may take: up to [`MAX_LOG_PAGE`](crate::wire::MAX_LOG_PAGE)
+/// entries, read and encoded (seconds in a debug build).
+pub const LOG_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A typed client for one replica's internal API.
 #[derive(Clone, Debug)]
@@ -83,6 +86,6 @@ impl ReplicaClient {
 
     pub async fn log(&self, query: &LogQuery) -> Result<LogPage> {
         let path = format!("{LOG}?from={}&limit={}", query.from, query.limit);
-        self.peer.get(&path, PEER_TIMEOUT).await
+        self.peer.get(&path, LOG_TIMEOUT).await
     }
 }

@@ -33,7 +33,23 @@ pub struct CatalogStats {
     pub restocks: u64,
 }
 
+/// `GET /internal/health` of the catalog: it answers only once its store is open.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogReady {
+    pub ready: bool,
+}
+
 // ---- frontend ----
+
+/// `GET /internal/cache` of a frontend: the keys in its cache, sorted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheKeys {
+    pub keys: Vec<String>,
+}
+
+/// The empty answer `{}` of a call that only needs to be acknowledged.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledged {}
 
 /// `POST /internal/invalidate`: the product changed; versions below `version` are stale.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

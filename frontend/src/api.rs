@@ -8,11 +8,15 @@
 
 use common::error::ErrorBody;
 use common::http::{rejection_error, MAX_BODY_BYTES};
+use common::public_api::{
+    self as route, Data, OrderBody, OrderPlaced, ProductBody, ServingStatus, IDEMPOTENCY_KEY_HEADER,
+};
 use common::wire::PlaceRequest;
 use common::{format_cents, Error, FrontendId, OrderEntry, Product, Result};
 use log::{info, warn};
 use serde::Serialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
 use warp::http::{HeaderMap, Method, StatusCode};
@@ -21,7 +25,7 @@ use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::input::{parse_order, parse_order_number, percent_decode, request_id, IDEMPOTENCY_KEY};
+use crate::input::{parse_order, parse_order_number, percent_decode, request_id};
 use crate::metrics::route_of;
 use crate::server::Frontend;
 
@@ -38,25 +42,36 @@ pub(crate) fn routes(
     let metrics = Arc::clone(&frontend.metrics);
     let state = warp::any().map(move || Arc::clone(&frontend));
 
-    let product = warp::path!("products" / String)
+    let product = public_path(route::PRODUCTS)
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
         .and(warp::get())
         .and(state.clone())
         .then(get_product);
-    let place = warp::path!("orders")
+    let place = public_path(route::ORDERS)
+        .and(warp::path::end())
         .and(warp::post())
         .and(warp::body::content_length_limit(MAX_BODY_BYTES))
         .and(warp::header::headers_cloned())
         .and(warp::body::bytes())
         .and(state.clone())
         .then(place_order);
-    let order = warp::path!("orders" / String)
+    let order = public_path(route::ORDERS)
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
         .and(warp::get())
         .and(state.clone())
         .then(get_order);
-    let health = warp::path!("health")
+    let health = public_path(route::HEALTH)
+        .and(warp::path::end())
         .and(warp::get())
-        .map(|| data(Health { status: "ok" }));
-    let metrics_text = warp::path!("metrics")
+        .map(|| {
+            data(ServingStatus {
+                status: Cow::Borrowed("ok"),
+            })
+        });
+    let metrics_text = public_path(route::METRICS)
+        .and(warp::path::end())
         .and(warp::get())
         .and(state)
         .map(render_metrics);
@@ -89,35 +104,9 @@ pub(crate) fn routes(
         }))
 }
 
-/// `{"data": ...}` wrapper of every success.
-#[derive(Serialize)]
-struct Data<T> {
-    data: T,
-}
-
-#[derive(Serialize)]
-struct ProductView<'a> {
-    name: &'a str,
-    /// Built from the cents as text so it always shows two decimals (10.00, not 10.0).
-    price: Box<RawValue>,
-    quantity: u32,
-}
-
-#[derive(Serialize)]
-struct OrderPlaced {
-    order_number: u64,
-}
-
-#[derive(Serialize)]
-struct OrderView<'a> {
-    number: u64,
-    name: &'a str,
-    quantity: u32,
-}
-
-#[derive(Serialize)]
-struct Health {
-    status: &'static str,
+/// The one-segment path of a `common::public_api` constant (`"/orders"` → `orders`).
+fn public_path(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::path(path.trim_start_matches('/'))
 }
 
 fn data<T: Serialize>(value: T) -> Response {
@@ -167,8 +156,8 @@ pub(crate) fn price_json(cents: u64) -> Box<RawValue> {
 
 async fn get_product(segment: String, frontend: Arc<Frontend>) -> Response {
     let result = lookup_product(&segment, &frontend).await;
-    let view = result.as_ref().map(|p| ProductView {
-        name: &p.name,
+    let view = result.as_ref().map(|p| ProductBody {
+        name: Cow::Borrowed(&p.name),
         price: price_json(p.price_cents),
         quantity: p.quantity,
     });
@@ -188,7 +177,7 @@ async fn lookup_product(segment: &str, frontend: &Frontend) -> Result<Product> {
     // Taken before the read, so a fill that raced with an invalidation or an order is refused
     // and the entry's time to live counts from when the catalog was asked.
     let ticket = frontend.cache.ticket();
-    let product = frontend.catalog.product(&name).await?;
+    let product = crate::catalog::read_product(&frontend.catalog, &name).await?;
     frontend.cache.fill(&product, ticket);
     Ok(product)
 }
@@ -196,7 +185,8 @@ async fn lookup_product(segment: &str, frontend: &Frontend) -> Result<Product> {
 async fn place_order(headers: HeaderMap, body: Bytes, frontend: Arc<Frontend>) -> Response {
     let result = async {
         let order = parse_order(&body)?;
-        let request_id = request_id(headers.get(IDEMPOTENCY_KEY).map(|v| v.as_bytes()))?;
+        let key = headers.get(IDEMPOTENCY_KEY_HEADER);
+        let request_id = request_id(key.map(|v| v.as_bytes()))?;
         let request = PlaceRequest {
             request_id,
             name: order.name,
@@ -233,9 +223,9 @@ async fn get_order(segment: String, frontend: Arc<Frontend>) -> Response {
             .await
     }
     .await;
-    let view = result.as_ref().map(|o| OrderView {
+    let view = result.as_ref().map(|o| OrderBody {
         number: o.number,
-        name: &o.name,
+        name: Cow::Borrowed(&o.name),
         quantity: o.quantity,
     });
     answer(
@@ -269,8 +259,8 @@ mod tests {
     #[test]
     fn prices_show_two_decimals() {
         let view = |cents| {
-            let p = ProductView {
-                name: "Tux",
+            let p = ProductBody {
+                name: Cow::Borrowed("Tux"),
                 price: price_json(cents),
                 quantity: 100,
             };

@@ -1,13 +1,13 @@
 //! Start-up and shut-down of one frontend: bind both listeners, build the shared state, run the
 //! leader monitor, serve until shutdown.
 
+use common::catalog_api::CatalogClient;
 use common::http::{bind, serve, Peer};
 use common::{ClusterConfig, FrontendId, Shutdown};
 use log::info;
 use std::sync::Arc;
 
 use crate::cache::ProductCache;
-use crate::catalog::CatalogClient;
 use crate::error::FrontendError;
 use crate::leader::Leadership;
 use crate::metrics::Metrics;

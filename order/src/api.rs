@@ -1,8 +1,11 @@
 //! The replica's internal HTTP API (docs/protocol.md), behind the cluster token: each route
 //! turns its body into a [`Request`] for the node and its answer into JSON.
 
-use common::http::{internal_reply, recover_internal, reject, require_token, MAX_BODY_BYTES};
-use common::replica_api as routes_of;
+use common::http::{
+    internal_get, internal_path, internal_post, internal_reply, recover_internal, reject,
+    require_token, MAX_BODY_BYTES,
+};
+use common::replica_api as route;
 use common::wire::{AppendRequest, LeaderNotice, LogQuery, PlaceRequest, Prepare};
 use common::{Error, OrderNumber, Result};
 use protocol::{Reply, Request};
@@ -24,23 +27,24 @@ pub(crate) fn routes(
         let node = node.clone();
         warp::any().map(move || node.clone())
     };
-    let health = warp::path!("internal" / "health")
-        .and(warp::get())
+    let health = internal_get(route::HEALTH)
         .and(with())
         .map(|n: NodeHandle| internal_reply(Ok(n.health())));
-    let leader = post::<LeaderNotice>(routes_of::LEADER, MAX_BODY_BYTES)
+    let leader = internal_post::<LeaderNotice>(route::LEADER, MAX_BODY_BYTES)
         .and(with())
         .then(|notice, n: NodeHandle| ask(n, Request::Leader(notice)));
-    let place = post::<PlaceRequest>(routes_of::PLACE, MAX_BODY_BYTES)
+    let place = internal_post::<PlaceRequest>(route::PLACE, MAX_BODY_BYTES)
         .and(with())
         .then(|place, n: NodeHandle| ask(n, Request::Place(place)));
-    let prepare = post::<Prepare>(routes_of::PREPARE, MAX_BODY_BYTES)
+    let prepare = internal_post::<Prepare>(route::PREPARE, MAX_BODY_BYTES)
         .and(with())
         .then(|prepare, n: NodeHandle| ask(n, Request::Prepare(prepare)));
-    let append = post::<AppendRequest>(routes_of::APPEND, MAX_APPEND_BYTES)
+    let append = internal_post::<AppendRequest>(route::APPEND, MAX_APPEND_BYTES)
         .and(with())
         .then(|append, n: NodeHandle| ask(n, Request::Append(append)));
-    let order = warp::path!("internal" / "orders" / String)
+    let order = internal_path(route::ORDERS)
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
         .and(warp::get())
         .and(with())
         .and_then(|number: String, n: NodeHandle| async move {
@@ -51,8 +55,7 @@ pub(crate) fn routes(
             })?;
             Ok::<_, Rejection>(ask(n, Request::Get(number)).await)
         });
-    let log = warp::path!("internal" / "log")
-        .and(warp::get())
+    let log = internal_get(route::LOG)
         .and(warp::query::<LogQuery>())
         .and(with())
         .then(|query, n: NodeHandle| ask(n, Request::Log(query)));
@@ -74,23 +77,6 @@ pub(crate) fn routes(
         )
         .recover(recover_internal)
         .unify()
-}
-
-/// `POST` on one of `common::replica_api`'s `/internal/{name}` paths, with a JSON body of at
-/// most `limit` bytes.
-fn post<T: serde::de::DeserializeOwned + Send>(
-    path: &'static str,
-    limit: u64,
-) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
-    let name = path
-        .strip_prefix("/internal/")
-        .expect("every replica route is under /internal/");
-    warp::path("internal")
-        .and(warp::path(name))
-        .and(warp::path::end())
-        .and(warp::post())
-        .and(warp::body::content_length_limit(limit))
-        .and(warp::body::json())
 }
 
 /// Hands `request` to the node and answers with what it says. The node's task owns all state, so

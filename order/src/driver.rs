@@ -5,21 +5,18 @@
 //! waiting input before the one flush is the group commit.
 
 use crate::faults::Faults;
-use common::http::Peer;
+use common::catalog_api::CatalogClient;
 use common::replica_api::ReplicaClient;
-use common::wire::{BuyReceipt, BuyRequest, Health};
+use common::wire::Health;
 use common::{Error, ReplicaId, Result, Shutdown};
 use log::error;
 use protocol::{BuyOutcome, Call, Node, Output, Reply, Request, Tag, TICK};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::log::OrderLog;
 
-/// How long the catalog may take to answer a batch of buys.
-pub const CATALOG_TIMEOUT: Duration = Duration::from_secs(3);
 /// Most inputs stepped before one flush.
 const MAX_INPUTS_PER_FLUSH: usize = 4096;
 
@@ -71,7 +68,7 @@ struct Driver {
     waiting: HashMap<u64, oneshot::Sender<Result<Reply>>>,
     next_tag: u64,
     peers: Arc<HashMap<ReplicaId, ReplicaClient>>,
-    catalog: Peer,
+    catalog: CatalogClient,
     health: watch::Sender<Health>,
     faults: Faults,
     /// The log's length at the last flush.
@@ -82,7 +79,7 @@ struct Driver {
 pub(crate) fn start(
     node: Node<OrderLog>,
     peers: HashMap<ReplicaId, ReplicaClient>,
-    catalog: Peer,
+    catalog: CatalogClient,
     shutdown: Shutdown,
 ) -> (NodeHandle, tokio::task::JoinHandle<()>) {
     let (feed, inputs) = mpsc::unbounded_channel();
@@ -207,7 +204,7 @@ impl Driver {
                 let catalog = self.catalog.clone();
                 let feed = self.feed.clone();
                 tokio::spawn(async move {
-                    let outcome = buy(&catalog, &batch).await;
+                    let outcome = catalog.buy_batch(&batch).await;
                     let _ = feed.send(Input::Bought(outcome));
                 });
             }
@@ -235,11 +232,4 @@ async fn call_peer(peer: &ReplicaClient, request: Request) -> Result<Reply> {
             "a replica does not send {other:?} to its peers"
         ))),
     }
-}
-
-async fn buy(catalog: &Peer, batch: &[BuyRequest]) -> BuyOutcome {
-    let outcomes: Vec<Result<BuyReceipt>> = catalog
-        .post("/internal/buy_batch", batch, CATALOG_TIMEOUT)
-        .await?;
-    Ok(outcomes)
 }

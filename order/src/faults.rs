@@ -15,7 +15,7 @@ pub const FAULT_ENV: &str = "TOYSTORE_FAULT";
 
 /// What an armed fault does when it fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
+enum FaultAction {
     /// SIGKILL, as `kill -9` or a power cut would.
     Kill,
     /// A panic, as a bug would.
@@ -25,7 +25,7 @@ enum Action {
 /// The armed fault of this process, if any.
 #[derive(Debug, Default)]
 pub struct Faults {
-    armed: Option<(String, u64, Action)>,
+    armed: Option<(String, u64, FaultAction)>,
     seen: AtomicU64,
 }
 
@@ -41,8 +41,8 @@ impl Faults {
                 .unwrap_or(1)
                 .max(1);
             let action = match parts.next() {
-                Some("panic") => Action::Panic,
-                _ => Action::Kill,
+                Some("panic") => FaultAction::Panic,
+                _ => FaultAction::Kill,
             };
             (point, n, action)
         });
@@ -59,7 +59,7 @@ impl Faults {
     pub fn hit(&self, point: &str) {
         if let Some((armed, n, action)) = &self.armed {
             if armed == point && self.seen.fetch_add(1, Ordering::SeqCst) + 1 == *n {
-                if *action == Action::Panic {
+                if *action == FaultAction::Panic {
                     panic!("fault {point}: a panic as a bug would raise");
                 }
                 log::warn!("fault {point}: killing this process");

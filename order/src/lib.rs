@@ -21,6 +21,7 @@ mod error;
 pub mod faults;
 pub mod log;
 
+use common::catalog_api::CatalogClient;
 use common::http::Peer;
 use common::replica_api::ReplicaClient;
 use common::{ClusterConfig, ReplicaId, Shutdown};
@@ -55,7 +56,7 @@ pub async fn run(
             (r.id, ReplicaClient::new(peer))
         })
         .collect();
-    let catalog = Peer::new(http, config.catalog.internal, &config.token);
+    let catalog = CatalogClient::new(Peer::new(http, config.catalog.internal, &config.token));
     let mut ids: Vec<ReplicaId> = peers.keys().copied().collect();
     ids.sort_unstable();
     let node =

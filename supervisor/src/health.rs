@@ -1,23 +1,42 @@
 //! Asking the services of a [`LocalCluster`] how they are: readiness, a replica's health and
 //! log, the current leader and the highest epoch, and whether every frontend serves orders.
 
+use common::catalog_api::CatalogClient;
 use common::http::Peer;
-use common::wire::{Health, LogPage, Role, MAX_LOG_PAGE, TOKEN_HEADER};
+use common::replica_api::ReplicaClient;
+use common::wire::{Health, LogPage, LogQuery, Role, MAX_LOG_PAGE};
 use common::{Epoch, OrderEntry, ReplicaId};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{LocalCluster, Service};
 use crate::error::SupervisorError;
 
-/// Time one page of a replica's log may take to read (10,000 entries in a debug build).
-const LOG_PAGE_TIMEOUT: Duration = Duration::from_secs(10);
-
 impl LocalCluster {
+    /// The typed client of replica `id`'s internal API.
+    ///
+    /// # Errors
+    /// No such replica in the cluster file.
+    pub fn replica_client(&self, id: ReplicaId) -> Result<ReplicaClient, SupervisorError> {
+        let addr = self.config.replica(id)?.internal;
+        Ok(ReplicaClient::new(Peer::new(
+            self.http.clone(),
+            addr,
+            &self.config.token,
+        )))
+    }
+
+    /// The typed client of the catalog's internal API.
+    pub fn catalog_client(&self) -> CatalogClient {
+        CatalogClient::new(Peer::new(
+            self.http.clone(),
+            self.config.catalog.internal,
+            &self.config.token,
+        ))
+    }
+
     /// Health of a replica through its internal API, `None` when it does not answer.
     pub async fn replica_health(&self, id: ReplicaId) -> Option<Health> {
-        let addr = self.config.replica(id).ok()?.internal;
-        self.internal_get_json(&format!("http://{addr}/internal/health"))
-            .await
+        self.replica_client(id).ok()?.health().await.ok()
     }
 
     /// A replica's whole log, read page by page through its internal range scan, and the last
@@ -29,13 +48,15 @@ impl LocalCluster {
         &self,
         id: ReplicaId,
     ) -> Result<(LogPage, Vec<OrderEntry>), SupervisorError> {
-        let addr = self.config.replica(id)?.internal;
-        let peer = Peer::new(self.http.clone(), addr, &self.config.token);
+        let replica = self.replica_client(id)?;
         let mut entries = Vec::new();
         loop {
-            let path = format!("/internal/log?from={}&limit={MAX_LOG_PAGE}", entries.len());
-            let page: LogPage = peer
-                .get(&path, LOG_PAGE_TIMEOUT)
+            let query = LogQuery {
+                from: entries.len() as u64,
+                limit: MAX_LOG_PAGE,
+            };
+            let page = replica
+                .log(&query)
                 .await
                 .map_err(|source| SupervisorError::ReplicaLog { id, source })?;
             if page.entries.is_empty() {
@@ -45,30 +66,10 @@ impl LocalCluster {
         }
     }
 
-    async fn internal_get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Option<T> {
-        let response = self
-            .http
-            .get(url)
-            .header(TOKEN_HEADER, &self.config.token)
-            .timeout(Duration::from_secs(1))
-            .send()
-            .await
-            .ok()?;
-        if !response.status().is_success() {
-            return None;
-        }
-        response.json().await.ok()
-    }
-
     /// Whether a service answers as ready right now.
     pub async fn is_ready(&self, service: Service) -> bool {
         match service {
-            Service::Catalog => {
-                let url = format!("http://{}/internal/health", self.config.catalog.internal);
-                self.internal_get_json::<serde_json::Value>(&url)
-                    .await
-                    .is_some()
-            }
+            Service::Catalog => self.catalog_client().health().await.is_ok_and(|h| h.ready),
             Service::Replica(id) => self.replica_health(id).await.is_some_and(|h| h.ready),
             Service::Frontend(id) => match self.config.frontend(id) {
                 Ok(f) => {

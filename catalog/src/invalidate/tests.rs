@@ -28,9 +28,8 @@ impl FakeFrontend {
         let requests = Arc::new(AtomicUsize::new(0));
         let taken = Arc::new(Mutex::new(Vec::new()));
         let (counted, kept) = (requests.clone(), taken.clone());
-        let route = warp::path!("internal" / "invalidate")
-            .and(warp::body::json())
-            .map(move |batch: Vec<Invalidation>| {
+        let route = common::http::internal_post(common::frontend_api::INVALIDATE, 1 << 20).map(
+            move |batch: Vec<Invalidation>| {
                 if counted.fetch_add(1, Ordering::SeqCst) < refuse_first {
                     let down = Error::Unavailable("frontend paused".into());
                     let status = warp::http::StatusCode::SERVICE_UNAVAILABLE;
@@ -38,7 +37,8 @@ impl FakeFrontend {
                 }
                 kept.lock().unwrap().push(batch);
                 warp::reply::with_status(warp::reply::json(&()), warp::http::StatusCode::OK)
-            });
+            },
+        );
         let server = tokio::spawn(warp::serve(route).incoming(listener).run());
         FakeFrontend {
             addr,

@@ -1,8 +1,8 @@
 //! What the evaluation reads from a running frontend besides the public API: counters of its
 //! `/metrics` page and the keys of its cache (`GET /internal/cache`, cluster token required).
 
-use common::wire::TOKEN_HEADER;
-use serde::Deserialize;
+use common::frontend_api::FrontendClient;
+use common::http::Peer;
 use std::time::Duration;
 
 use crate::ToolError;
@@ -40,24 +40,22 @@ impl Counters {
 pub(crate) struct Probe {
     http: reqwest::Client,
     metrics_url: String,
-    cache_url: String,
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct CacheKeys {
-    keys: Vec<String>,
+    frontend: FrontendClient,
 }
 
 impl Probe {
     /// A probe of the first frontend of `cluster`.
     pub(crate) fn new(cluster: &LocalCluster) -> Probe {
         let frontend = &cluster.config.frontends[0];
+        let http = reqwest::Client::new();
         Probe {
-            http: reqwest::Client::new(),
             metrics_url: format!("{}/metrics", cluster.frontend_url()),
-            cache_url: format!("http://{}/internal/cache", frontend.internal),
-            token: cluster.config.token.clone(),
+            frontend: FrontendClient::new(Peer::new(
+                http.clone(),
+                frontend.internal,
+                &cluster.config.token,
+            )),
+            http,
         }
     }
 
@@ -97,19 +95,12 @@ impl Probe {
     /// # Errors
     /// The frontend's internal listener does not answer as documented.
     pub(crate) async fn cache_keys(&self) -> Result<Vec<String>, ToolError> {
-        let answer: CacheKeys = self
-            .http
-            .get(&self.cache_url)
-            .header(TOKEN_HEADER, &self.token)
-            .timeout(PROBE_TIMEOUT)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| self.unreadable(&self.cache_url, e))?
-            .json()
-            .await
-            .map_err(|e| self.unreadable(&self.cache_url, e))?;
-        Ok(answer.keys)
+        self.frontend.cache_keys().await.map_err(|e| {
+            ToolError::Service(format!(
+                "cannot read the cache keys of {}: {e}",
+                self.frontend.base()
+            ))
+        })
     }
 
     fn unreadable(&self, url: &str, error: reqwest::Error) -> ToolError {
