@@ -16,7 +16,8 @@ use error::CliError;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// A replicated online toy store: a frontend with a cache, a catalog, and three order replicas.
+/// A replicated online toy store: frontends with a cache, a catalog, and three (or five) order
+/// replicas.
 #[derive(Parser)]
 #[command(name = "toystore", version, about, propagate_version = true)]
 struct Cli {

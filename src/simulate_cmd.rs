@@ -8,7 +8,6 @@ use simulator::{Config, Report};
 
 use crate::error::CliError;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 /// How many failing seeds are shown in full.
@@ -113,32 +112,18 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
         .expect("a fixed template")
         .progress_chars("=> "),
     );
-    let next = AtomicU64::new(0);
-    let reports: Mutex<Vec<Report>> = Mutex::new(Vec::new());
     let failed = AtomicU64::new(0);
     let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= args.seeds {
-                    return;
-                }
-                let report = simulator::run(&config(args.start + i));
-                if report.violation.is_some() {
-                    let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
-                    bar.set_message(format!("{n} failed"));
-                }
-                bar.inc(1);
-                common::sync::lock(&reports).push(report);
-            });
+    let reports = simulator::run_seeds(args.start, args.seeds, jobs, config, |report| {
+        if report.violation.is_some() {
+            let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
+            bar.set_message(format!("{n} failed"));
         }
+        bar.inc(1);
     });
     bar.finish_and_clear();
     let _ = std::panic::take_hook();
     let elapsed = started.elapsed();
-    let mut reports = reports.into_inner().expect("threads are done");
-    reports.sort_by_key(|r| r.seed);
     let faults: u64 = reports.iter().map(|r| r.faults).sum();
     let events: u64 = reports.iter().map(|r| r.events).sum();
     let acked: usize = reports.iter().map(|r| r.acked).sum();

@@ -14,6 +14,7 @@
 //! it leaves to the process tests is everything below the protocol: sled, HTTP, the OS.
 
 mod actors;
+mod batch;
 mod checks;
 mod client;
 mod config;
@@ -26,4 +27,5 @@ pub mod rng;
 mod verdict;
 mod world;
 
+pub use batch::run_seeds;
 pub use config::{run, Config, Report, Violation};
