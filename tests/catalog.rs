@@ -3,11 +3,11 @@
 
 mod cluster;
 
-use cluster::{Options, Service, TestCluster};
+use cluster::{ClusterOptions, Service, TestCluster};
 use common::Product;
 use serde_json::json;
 
-async fn catalog_only(options: Options) -> TestCluster {
+async fn catalog_only(options: ClusterOptions) -> TestCluster {
     let mut cluster = TestCluster::new(options);
     cluster.spawn(Service::Catalog);
     cluster.wait_catalog().await;
@@ -17,7 +17,7 @@ async fn catalog_only(options: Options) -> TestCluster {
 async fn product(cluster: &TestCluster, name: &str) -> (u16, serde_json::Value) {
     cluster
         .internal_get(
-            cluster.config.catalog.internal,
+            cluster.local.config.catalog.internal,
             &format!("/internal/products/{name}"),
         )
         .await
@@ -31,14 +31,18 @@ async fn buy(
 ) -> (u16, serde_json::Value) {
     let body = json!({"request_id": request_id, "name": name, "quantity": quantity});
     cluster
-        .internal_post(cluster.config.catalog.internal, "/internal/buy", &body)
+        .internal_post(
+            cluster.local.config.catalog.internal,
+            "/internal/buy",
+            &body,
+        )
         .await
 }
 
 /// A known toy answers with price in cents, quantity and version; an unknown one is 404.
 #[tokio::test]
 async fn queries_known_and_unknown_toys() {
-    let cluster = catalog_only(Options::default()).await;
+    let cluster = catalog_only(ClusterOptions::default()).await;
     let (status, body) = product(&cluster, "Tux").await;
     assert_eq!(status, 200);
     let tux: Product = serde_json::from_value(body).unwrap();
@@ -52,7 +56,7 @@ async fn queries_known_and_unknown_toys() {
         (404, json!({"NotFound": "product not found"}))
     );
     let all: Vec<Product> = cluster
-        .internal_json(cluster.config.catalog.internal, "/internal/products")
+        .internal_json(cluster.local.config.catalog.internal, "/internal/products")
         .await;
     assert!(all.len() >= 12, "{} toys", all.len());
 }
@@ -61,7 +65,7 @@ async fn queries_known_and_unknown_toys() {
 /// gets the first outcome without taking stock again.
 #[tokio::test]
 async fn buys_take_stock_once_per_request_id() {
-    let cluster = catalog_only(Options::default()).await;
+    let cluster = catalog_only(ClusterOptions::default()).await;
     let (status, receipt) = buy(&cluster, "r1", "Whale", 30).await;
     assert_eq!(
         (status, &receipt["remaining"]),
@@ -89,9 +93,9 @@ async fn buys_take_stock_once_per_request_id() {
 /// A sold-out toy comes back to its initial quantity at the next restock.
 #[tokio::test]
 async fn restock_brings_a_sold_out_toy_back() {
-    let cluster = catalog_only(Options {
+    let cluster = catalog_only(ClusterOptions {
         restock_period_ms: 300,
-        ..Options::default()
+        ..ClusterOptions::default()
     })
     .await;
     assert_eq!(buy(&cluster, "all-foxes", "Fox", 100).await.0, 200);
@@ -111,7 +115,7 @@ async fn restock_brings_a_sold_out_toy_back() {
 /// Stock survives a SIGKILL: an acknowledged buy was flushed.
 #[tokio::test]
 async fn a_restart_keeps_the_stock() {
-    let mut cluster = catalog_only(Options::default()).await;
+    let mut cluster = catalog_only(ClusterOptions::default()).await;
     assert_eq!(buy(&cluster, "k1", "Kite", 7).await.0, 200);
     cluster.kill(Service::Catalog);
     cluster.spawn(Service::Catalog);
@@ -129,8 +133,8 @@ async fn a_restart_keeps_the_stock() {
 /// each with its exact status and body.
 #[tokio::test]
 async fn refusals_have_exact_bodies() {
-    let cluster = catalog_only(Options::default()).await;
-    let base = format!("http://{}", cluster.config.catalog.internal);
+    let cluster = catalog_only(ClusterOptions::default()).await;
+    let base = format!("http://{}", cluster.local.config.catalog.internal);
     let no_token = cluster
         .http
         .get(format!("{base}/internal/products/Tux"))
@@ -144,14 +148,14 @@ async fn refusals_have_exact_bodies() {
     );
     let (status, body) = cluster
         .internal_post(
-            cluster.config.catalog.internal,
+            cluster.local.config.catalog.internal,
             "/internal/products/Tux",
             &json!({}),
         )
         .await;
     assert_eq!((status, body), (405, json!("MethodNotAllowed")));
     let (status, body) = cluster
-        .internal_get(cluster.config.catalog.internal, "/internal/nothing")
+        .internal_get(cluster.local.config.catalog.internal, "/internal/nothing")
         .await;
     assert_eq!((status, body), (404, json!({"NotFound": "not found"})));
     let (status, body) = product(&cluster, "bad%zz").await;

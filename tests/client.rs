@@ -5,7 +5,7 @@
 mod cluster;
 
 use client::{ClientError, Order, StoreClient, Toy};
-use cluster::{Options, Service, TestCluster};
+use cluster::{ClusterOptions, Service, TestCluster};
 use common::Shutdown;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,7 +24,7 @@ fn toystore() -> Command {
 /// order numbers that read back, and an idempotency key that orders once.
 #[tokio::test]
 async fn every_method_returns_typed_values() {
-    let cluster = TestCluster::start(Options::default()).await;
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
     let store = StoreClient::new(cluster.frontend_url(""));
 
     let cube = store.product("Rubik's Cube").await.expect("Rubik's Cube");
@@ -77,7 +77,7 @@ async fn every_method_returns_typed_values() {
 /// the contract, no answer at all, and 503 once the catalog is gone.
 #[tokio::test]
 async fn every_error_kind_is_told_apart() {
-    let mut cluster = TestCluster::start(Options::default()).await;
+    let mut cluster = TestCluster::start(ClusterOptions::default()).await;
     let store = StoreClient::new(cluster.frontend_url(""));
     let quantity_rule = "quantity must be a whole number from 1 to 1000".to_string();
     let cases: Vec<(&str, Result<u64, ClientError>, ClientError)> = vec![
@@ -122,7 +122,7 @@ async fn every_error_kind_is_told_apart() {
     }
 
     // The catalog's internal listener is HTTP but not the public API: 401 without a token.
-    let internal = StoreClient::new(format!("http://{}", cluster.config.catalog.internal));
+    let internal = StoreClient::new(format!("http://{}", cluster.local.config.catalog.internal));
     match internal.product("Tux").await {
         Err(ClientError::Unexpected { status: 401, .. }) => {}
         other => panic!("a non-contract answer should be Unexpected 401, got {other:?}"),
@@ -148,7 +148,7 @@ async fn every_error_kind_is_told_apart() {
 /// counts add up.
 #[tokio::test]
 async fn verification_catches_a_tampered_order() {
-    let cluster = TestCluster::start(Options::default()).await;
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
     let url = cluster.frontend_url("");
     let store = StoreClient::new(url.as_str());
     let toys = load::toy_names(&repo_file("data/products.json")).expect("toys");

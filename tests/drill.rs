@@ -149,7 +149,7 @@ fn ten_minutes_of_kills_lose_nothing() {
 /// nothing: every service it found is still running afterwards.
 #[tokio::test]
 async fn attach_mode_checks_a_running_store_and_kills_nothing() {
-    let mut cluster = cluster::TestCluster::start(cluster::Options::default()).await;
+    let mut cluster = cluster::TestCluster::start(cluster::ClusterOptions::default()).await;
     let config = cluster.local.config_path.to_string_lossy().into_owned();
     let (status, report) = tokio::task::spawn_blocking(move || {
         drill(&["--attach", &config, "--duration", "5s", "--seed", "3"])

@@ -4,7 +4,7 @@
 
 mod cluster;
 
-use cluster::{Options, Service, TestCluster};
+use cluster::{ClusterOptions, Service, TestCluster};
 use common::{FrontendId, ReplicaId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -119,7 +119,7 @@ async fn restart_and_converge(cluster: &mut TestCluster, replicas: &[ReplicaId],
 /// Orders placed by concurrent clients while the leader is killed all succeed and survive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_leader_mid_load_loses_nothing_and_fails_no_request() {
-    let mut cluster = TestCluster::start(Options::default()).await;
+    let mut cluster = TestCluster::start(ClusterOptions::default()).await;
     let (acked, tasks) = start_order_load(&cluster, 4, 40);
     // Let the load run, then kill the leader (replica 3, the highest id) in its middle.
     cluster
@@ -140,9 +140,9 @@ async fn killing_the_leader_mid_load_loses_nothing_and_fails_no_request() {
 /// epoch grew by 13 to 52 for this one kill.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_frontends_share_the_load_through_a_leader_kill() {
-    let mut cluster = TestCluster::start(Options {
+    let mut cluster = TestCluster::start(ClusterOptions {
         frontends: 2,
-        ..Options::default()
+        ..ClusterOptions::default()
     })
     .await;
     let epoch_before = cluster.max_epoch().await;
@@ -172,9 +172,9 @@ async fn two_frontends_share_the_load_through_a_leader_kill() {
 /// majority (3 of 5) is left, so every order still succeeds and reads back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_replicas_lose_two_leader_included_and_keep_taking_orders() {
-    let mut cluster = TestCluster::start(Options {
+    let mut cluster = TestCluster::start(ClusterOptions {
         replicas: 5,
-        ..Options::default()
+        ..ClusterOptions::default()
     })
     .await;
     let (acked, tasks) = start_order_load(&cluster, 4, 30);

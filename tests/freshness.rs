@@ -4,7 +4,7 @@
 
 mod cluster;
 
-use cluster::{Options, Service, TestCluster, TOKEN};
+use cluster::{ClusterOptions, Service, TestCluster};
 use serde_json::json;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -40,7 +40,7 @@ fn catalog_that_cannot_reach_the_frontend(cluster: &TestCluster) -> CutOffCatalo
 /// Starts the catalog of `cluster` from a copy of its cluster file in which frontend 1's
 /// internal address is `frontend_internal`.
 fn catalog_pushing_to(cluster: &TestCluster, frontend_internal: SocketAddr) -> CutOffCatalog {
-    let mut config = cluster.config.clone();
+    let mut config = cluster.local.config.clone();
     config.frontends[0].internal = frontend_internal;
     std::fs::create_dir_all(&config.data_root).expect("data root");
     let path = config.data_root.join("catalog-cut-off.toml");
@@ -51,7 +51,7 @@ fn catalog_pushing_to(cluster: &TestCluster, frontend_internal: SocketAddr) -> C
         .arg("catalog")
         .arg("--config")
         .arg(&path)
-        .env("TOYSTORE_TOKEN", TOKEN)
+        .env("TOYSTORE_TOKEN", &config.token)
         .env("TOYSTORE_DATA_ROOT", &config.data_root)
         .stdout(Stdio::null())
         .stderr(stderr)
@@ -140,7 +140,7 @@ async fn start_frontend(cluster: &mut TestCluster) {
 async fn buy_three_tux_at_the_catalog(cluster: &TestCluster, request_id: &str) {
     let buy = json!({"request_id": request_id, "name": "Tux", "quantity": 3});
     let (status, receipt) = cluster
-        .internal_post(cluster.config.catalog.internal, "/internal/buy", &buy)
+        .internal_post(cluster.local.config.catalog.internal, "/internal/buy", &buy)
         .await;
     assert_eq!(
         (status, &receipt["remaining"]),
@@ -167,8 +167,8 @@ async fn invalidations_received(cluster: &TestCluster) -> u64 {
 /// the time to live running out.
 #[tokio::test]
 async fn a_missed_push_is_resent_once_the_frontend_is_reachable() {
-    let mut cluster = TestCluster::new(Options::default());
-    let relay = Relay::start(cluster.config.frontends[0].internal);
+    let mut cluster = TestCluster::new(ClusterOptions::default());
+    let relay = Relay::start(cluster.local.config.frontends[0].internal);
     let _catalog = catalog_pushing_to(&cluster, relay.addr);
     cluster.wait_catalog().await;
     start_frontend(&mut cluster).await;
@@ -190,7 +190,7 @@ async fn a_missed_push_is_resent_once_the_frontend_is_reachable() {
 /// the cache's time to live of the change, not the old one forever.
 #[tokio::test]
 async fn a_frontend_that_misses_every_push_is_stale_for_at_most_the_ttl() {
-    let mut cluster = TestCluster::new(Options::default());
+    let mut cluster = TestCluster::new(ClusterOptions::default());
     let _catalog = catalog_that_cannot_reach_the_frontend(&cluster);
     cluster.wait_catalog().await;
     start_frontend(&mut cluster).await;

@@ -3,7 +3,7 @@
 
 mod cluster;
 
-use cluster::{Options, Service, TestCluster};
+use cluster::{ClusterOptions, Service, TestCluster};
 use common::wire::CatalogStats;
 use serde_json::{json, Value};
 
@@ -13,7 +13,7 @@ type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, u16, Value);
 /// Every row of the API contract: status and exact body for each request.
 #[tokio::test]
 async fn the_api_contract_row_by_row() {
-    let cluster = TestCluster::start(Options::default()).await;
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
     let quantity_rule = "quantity must be a whole number from 1 to 1000";
     let error = |code: u16, message: &str| json!({"error": {"code": code, "message": message}});
     let cases: Vec<Case> = vec![
@@ -266,7 +266,7 @@ async fn the_api_contract_row_by_row() {
 
 async fn catalog_reads(cluster: &TestCluster) -> u64 {
     let stats: CatalogStats = cluster
-        .internal_json(cluster.config.catalog.internal, "/internal/stats")
+        .internal_json(cluster.local.config.catalog.internal, "/internal/stats")
         .await;
     stats.product_reads
 }
@@ -275,7 +275,7 @@ async fn catalog_reads(cluster: &TestCluster) -> u64 {
 /// shows the new quantity.
 #[tokio::test]
 async fn cache_hits_skip_the_catalog_and_orders_invalidate() {
-    let cluster = TestCluster::start(Options::default()).await;
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
     assert_eq!(cluster.quantity("Lego").await, 100);
     let reads = catalog_reads(&cluster).await;
     for _ in 0..5 {
@@ -302,9 +302,9 @@ async fn cache_hits_skip_the_catalog_and_orders_invalidate() {
 /// With the cache off, every query reaches the catalog.
 #[tokio::test]
 async fn cache_size_zero_turns_caching_off() {
-    let cluster = TestCluster::start(Options {
+    let cluster = TestCluster::start(ClusterOptions {
         cache_size: 0,
-        ..Options::default()
+        ..ClusterOptions::default()
     })
     .await;
     let reads = catalog_reads(&cluster).await;
@@ -317,9 +317,9 @@ async fn cache_size_zero_turns_caching_off() {
 /// A cache smaller than the catalog evicts: it never holds more than its capacity.
 #[tokio::test]
 async fn a_small_cache_evicts() {
-    let cluster = TestCluster::start(Options {
+    let cluster = TestCluster::start(ClusterOptions {
         cache_size: 3,
-        ..Options::default()
+        ..ClusterOptions::default()
     })
     .await;
     let toys = [
@@ -331,7 +331,10 @@ async fn a_small_cache_evicts() {
         }
     }
     let keys: Value = cluster
-        .internal_json(cluster.config.frontends[0].internal, "/internal/cache")
+        .internal_json(
+            cluster.local.config.frontends[0].internal,
+            "/internal/cache",
+        )
         .await;
     let keys = keys["keys"].as_array().expect("keys").clone();
     assert!(
@@ -354,7 +357,7 @@ async fn a_small_cache_evicts() {
 /// still work; once a replica is back, orders work again.
 #[tokio::test]
 async fn no_majority_means_503_then_recovery() {
-    let mut cluster = TestCluster::start(Options::default()).await;
+    let mut cluster = TestCluster::start(ClusterOptions::default()).await;
     cluster.buy("Tux", 1).await;
     cluster.kill(Service::Replica(3));
     cluster.kill(Service::Replica(2));
@@ -389,9 +392,9 @@ async fn no_majority_means_503_then_recovery() {
 /// quantity once the catalog refilled it.
 #[tokio::test]
 async fn a_restock_invalidates_the_cached_toy() {
-    let cluster = TestCluster::start(Options {
+    let cluster = TestCluster::start(ClusterOptions {
         restock_period_ms: 500,
-        ..Options::default()
+        ..ClusterOptions::default()
     })
     .await;
     cluster.buy("Marbles", 100).await;

@@ -4,7 +4,7 @@
 
 mod cluster;
 
-use cluster::{Options, Service, TestCluster};
+use cluster::{ClusterOptions, Service, TestCluster};
 use common::encoding::{decode, encode, u64_key, Digest};
 use common::{OrderEntry, RequestId};
 use serde_json::Value;
@@ -87,7 +87,7 @@ fn copy_tree(from: &Path, to: &Path) {
 /// A cluster that took `orders` orders (Tux, Lego, Whale in turn, two units of Lego) and was
 /// then stopped with SIGTERM. The data root stays until the cluster is dropped.
 async fn stopped_cluster(orders: u64) -> TestCluster {
-    let mut cluster = TestCluster::start(Options::default()).await;
+    let mut cluster = TestCluster::start(ClusterOptions::default()).await;
     for i in 0..orders {
         let (name, quantity) = [("Tux", 1), ("Lego", 2), ("Whale", 1)][i as usize % 3];
         assert_eq!(cluster.buy(name, quantity).await, i);
@@ -105,7 +105,7 @@ async fn stopped_cluster(orders: u64) -> TestCluster {
 #[tokio::test]
 async fn every_subcommand_reads_a_stopped_cluster_and_changes_nothing() {
     let cluster = stopped_cluster(7).await;
-    let root = cluster.config.data_root.clone();
+    let root = cluster.local.config.data_root.clone();
     let before = fingerprint(&root);
     // Replica 3 leads (highest id), so it knows every order committed; a follower learns the
     // last commit only with a later append.
@@ -241,7 +241,7 @@ fn plant_stock(catalog: &Path) {
 #[tokio::test]
 async fn diff_and_check_find_what_was_planted_in_copies() {
     let cluster = stopped_cluster(4).await;
-    let root = cluster.config.data_root.clone();
+    let root = cluster.local.config.data_root.clone();
     let copies = tempfile::tempdir().unwrap();
 
     let diverged = copies.path().join("diverged");
@@ -334,9 +334,9 @@ async fn diff_and_check_find_what_was_planted_in_copies() {
 
 #[tokio::test]
 async fn a_running_service_is_named_and_only_copied_with_force() {
-    let cluster = TestCluster::start(Options::default()).await;
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
     cluster.buy("Tux", 1).await;
-    let root = cluster.config.data_root.clone();
+    let root = cluster.local.config.data_root.clone();
     let replica = root.join("order-2");
     let refused = inspect(&[path(&replica)]);
     assert_eq!(refused.code, 1);

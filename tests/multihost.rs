@@ -24,11 +24,10 @@ mod multihost_support;
 use multihost_support::command::runs;
 use multihost_support::drill::drill;
 use multihost_support::firewall::Firewall;
-use multihost_support::lab::{Lab, Service};
+use multihost_support::lab::Lab;
 use multihost_support::netns::in_netns;
 use multihost_support::{unavailable, CLIENT};
-use std::cell::RefCell;
-use std::fs;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::time::Instant;
 
@@ -55,37 +54,24 @@ fn spread_layout_across_namespaces_survives_a_leader_crash_and_a_partition() {
             true,
         );
     }
-    lab.write_config();
-    for service in [
-        Service::Catalog,
-        Service::Replica(1),
-        Service::Replica(2),
-        Service::Replica(3),
-        Service::Frontend,
-    ] {
-        lab.start(service);
-    }
-    let products: Vec<serde_json::Value> = serde_json::from_str(
-        &fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/products.json"))
-            .expect("products.json"),
-    )
-    .expect("products JSON");
-    let toys: Vec<String> = products
-        .iter()
-        .map(|p| p["name"].as_str().expect("a name").to_string())
-        .collect();
+    let products = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/products.json");
+    let toys = tools::load::toy_names(&products).unwrap_or_else(|e| panic!("{e}"));
+    lab.start_all();
 
     let client_ns = lab.ns(CLIENT.0).to_string();
-    let lab_ref = &mut lab;
-    let outcome = in_netns(&client_ns, move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(drill(&RefCell::new(lab_ref), firewall, &toys))
-    });
-    if let Err(message) = outcome {
-        panic!("{message}\n{}", lab.logs());
+    let drilled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        in_netns(&client_ns, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(drill(&mut lab, firewall, toys))
+        })
+    }));
+    if let Err(panic) = drilled {
+        // The panic's message is out already; what the services said comes after it.
+        eprintln!("{}", lab.logs());
+        std::panic::resume_unwind(panic);
     }
     println!("multi-host drill passed in {:?}", started.elapsed());
 }

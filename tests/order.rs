@@ -3,23 +3,17 @@
 
 mod cluster;
 
-use cluster::{Options, Service, TestCluster};
-use common::wire::Health;
+use cluster::{ClusterOptions, Service, TestCluster};
+use common::replica_api::HEALTH;
+use common::wire::{Health, PlaceRequest};
+use common::{Error, RequestId};
 use serde_json::json;
 
-/// The leader the frontend elected: the ready replica that says it leads the highest epoch.
+/// The leader the frontend elected (see `LocalCluster::leader`), as it reports itself.
 async fn leader(cluster: &TestCluster) -> Health {
-    let mut healths = Vec::new();
-    for id in cluster.replica_ids() {
-        if let Some(h) = cluster.health(id).await {
-            healths.push(h);
-        }
-    }
-    healths
-        .into_iter()
-        .filter(|h| h.role == common::wire::Role::Leader)
-        .max_by_key(|h| h.epoch)
-        .expect("a replica leads")
+    let id = cluster.leader().await;
+    let health = cluster.local.replica_health(id).await;
+    health.unwrap_or_else(|| panic!("the leader, order-{id}, stopped answering"))
 }
 
 /// Some replica other than the leader.
@@ -35,7 +29,7 @@ fn a_follower(cluster: &TestCluster, leader: &Health) -> common::ReplicaId {
 /// the same entries as the leader.
 #[tokio::test]
 async fn orders_are_dense_and_replicated_to_every_follower() {
-    let cluster = TestCluster::start(Options::default()).await;
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
     let toys = ["Tux", "Whale", "Lego", "Kite", "Fox"];
     for (i, toy) in toys.iter().enumerate() {
         let number = cluster.buy(toy, (i + 1) as u32).await;
@@ -63,28 +57,41 @@ async fn orders_are_dense_and_replicated_to_every_follower() {
 /// A follower answers `place` with 409 "not leader", naming the leader.
 #[tokio::test]
 async fn a_follower_refuses_place() {
-    let cluster = TestCluster::start(Options::default()).await;
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
     let leader = leader(&cluster).await;
     let follower = a_follower(&cluster, &leader);
-    let request = json!({"request_id": "r-1", "name": "Tux", "quantity": 1});
-    let (status, body) = cluster
-        .internal_post(cluster.replica_addr(follower), "/internal/place", &request)
-        .await;
-    assert_eq!(status, 409, "{body}");
-    assert_eq!(body, json!({"NotLeader": {"leader": leader.id}}));
-    let (status, _) = cluster
-        .internal_get(cluster.replica_addr(follower), "/internal/orders/0")
-        .await;
-    assert_eq!(status, 409, "a follower does not serve reads either");
+    let replica = cluster.replica(follower);
+    let request = PlaceRequest {
+        request_id: RequestId("r-1".into()),
+        name: "Tux".into(),
+        quantity: 1,
+    };
+    let refused = replica
+        .place(&request)
+        .await
+        .expect_err("a follower places");
+    assert_eq!(
+        refused,
+        Error::NotLeader {
+            leader: Some(leader.id)
+        },
+        "a follower names the leader"
+    );
+    assert_eq!(refused.status(), 409);
+    let refused = replica.order(0).await.expect_err("a follower reads");
+    assert!(
+        matches!(refused, Error::NotLeader { .. }),
+        "a follower does not serve reads either: {refused:?}"
+    );
 }
 
 /// Internal endpoints answer 401 without the cluster token, and with a wrong one.
 #[tokio::test]
 async fn internal_api_needs_the_token() {
-    let cluster = TestCluster::start(Options::default()).await;
-    let addr = cluster.replica_addr(1);
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
+    let base = cluster.replica(1).base().to_string();
     for token in [None, Some("wrong")] {
-        let mut request = cluster.http.get(format!("http://{addr}/internal/health"));
+        let mut request = cluster.http.get(format!("{base}{HEALTH}"));
         if let Some(token) = token {
             request = request.header(common::wire::TOKEN_HEADER, token);
         }
@@ -99,7 +106,7 @@ async fn internal_api_needs_the_token() {
 /// reports ready it holds every committed order, and then the same log as the others.
 #[tokio::test]
 async fn a_restarted_replica_catches_up() {
-    let mut cluster = TestCluster::start(Options::default()).await;
+    let mut cluster = TestCluster::start(ClusterOptions::default()).await;
     cluster.buy("Tux", 1).await;
     let leader = leader(&cluster).await;
     let follower = a_follower(&cluster, &leader);
@@ -109,7 +116,7 @@ async fn a_restarted_replica_catches_up() {
     }
     cluster.spawn(Service::Replica(follower));
     cluster.wait_replica(follower).await;
-    let health = cluster.health(follower).await.unwrap();
+    let health = cluster.local.replica_health(follower).await.unwrap();
     assert!(
         health.commit_len >= 21 || health.len >= 21,
         "ready only after catching up: {health:?}"
@@ -121,7 +128,7 @@ async fn a_restarted_replica_catches_up() {
 /// The same idempotency key twice: one order, one stock decrement, the same number back.
 #[tokio::test]
 async fn an_idempotency_key_gives_one_order() {
-    let cluster = TestCluster::start(Options::default()).await;
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
     let before = cluster.quantity("Kite").await;
     let mut numbers = Vec::new();
     for _ in 0..3 {

@@ -4,7 +4,7 @@
 
 mod cluster;
 
-use cluster::{Options, Service, TestCluster};
+use cluster::{ClusterOptions, Service, TestCluster};
 use common::OrderEntry;
 use std::collections::HashSet;
 
@@ -66,7 +66,7 @@ fn assert_exactly_once(log: &[OrderEntry]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_dies_after_local_flush_and_its_tail_is_overwritten() {
     let mut cluster = TestCluster::start_with_faults(
-        Options::default(),
+        ClusterOptions::default(),
         &[(Service::Replica(3), "leader-after-local-flush:3")],
     )
     .await;
@@ -94,7 +94,7 @@ async fn leader_dies_after_local_flush_and_its_tail_is_overwritten() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_dies_after_commit_and_the_retry_gets_the_same_number() {
     let mut cluster = TestCluster::start_with_faults(
-        Options::default(),
+        ClusterOptions::default(),
         &[(Service::Replica(3), "leader-after-commit:3")],
     )
     .await;
@@ -121,7 +121,7 @@ async fn leader_dies_after_commit_and_the_retry_gets_the_same_number() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_dies_mid_append_and_catches_up() {
     let mut cluster = TestCluster::start_with_faults(
-        Options::default(),
+        ClusterOptions::default(),
         &[(Service::Replica(2), "follower-mid-append:4")],
     )
     .await;

@@ -4,16 +4,16 @@
 
 mod cluster;
 
-use cluster::{Options, Service, TestCluster};
+use cluster::{ClusterOptions, Service, TestCluster};
 
 /// Rounds of place, kill the leader, read back; each round kills the leader of the moment.
 const ROUNDS: usize = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_reads_back_at_once_after_its_leader_is_killed() {
-    let mut cluster = TestCluster::start(Options {
+    let mut cluster = TestCluster::start(ClusterOptions {
         frontends: 2,
-        ..Options::default()
+        ..ClusterOptions::default()
     })
     .await;
     for round in 0..ROUNDS {

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::SupervisorError;
+use crate::launcher::Launcher;
 
 /// One process of the store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -76,6 +77,8 @@ pub struct LocalCluster {
     /// `--cache-size` passed to a frontend when it is next started (see [`LocalCluster::set_cache_size`]).
     cache_sizes: BTreeMap<FrontendId, usize>,
     pub(crate) http: reqwest::Client,
+    /// What each service's command starts with (see [`LocalCluster::set_launcher`]).
+    pub(crate) launcher: Launcher,
     /// Keeps a temporary data root alive as long as the cluster.
     _temp: Option<tempfile::TempDir>,
 }
@@ -169,6 +172,7 @@ impl LocalCluster {
             running: BTreeMap::new(),
             cache_sizes: BTreeMap::new(),
             http: reqwest::Client::new(),
+            launcher: Launcher::default(),
             _temp: None,
         }
     }
@@ -248,7 +252,7 @@ impl LocalCluster {
         if self.running.contains_key(&service) {
             return Err(SupervisorError::AlreadyRunning(service));
         }
-        let mut command = Command::new(&self.exe);
+        let mut command = self.launcher.command(&self.exe, service);
         match service {
             Service::Catalog => command.arg("catalog"),
             Service::Replica(id) => command.args(["order", "--id", &id.to_string()]),

@@ -1,9 +1,10 @@
 //! The process supervisor: a local cluster of real `toystore` processes. It writes a cluster file
-//! on free loopback ports (or takes an existing one), runs each service as a child process, and
-//! kills (SIGKILL), stops (SIGTERM) and restarts them by pid. `toystore up`, the drills, the
-//! evaluation, the bench and every integration test start and break the store through it, so all
-//! of them do it the same way; `health` asks the running services how they are (readiness, a
-//! replica's health and log, the leader and its epoch).
+//! on free loopback ports (or takes an existing one), runs each service as a child process
+//! (optionally under a wrapper that execs it, such as `ip netns exec`), and kills (SIGKILL),
+//! stops (SIGTERM) and restarts them by pid. `toystore up`, the drills, the evaluation, the
+//! bench and every integration test, the multi-host one included, start and break the store
+//! through it, so all of them do it the same way; `health` asks the running services how they
+//! are (readiness, a replica's health and log, the leader and its epoch).
 //!
 //! Invariants: a [`LocalCluster`] only ever signals processes it started itself, by pid, and kills
 //! every one of them when it is dropped; a temporary data root lives exactly as long as its
@@ -12,6 +13,8 @@
 mod cluster;
 mod error;
 mod health;
+mod launcher;
+mod stderr;
 
 pub use cluster::{free_ports, ClusterOptions, LocalCluster, Output, Service};
 pub use error::SupervisorError;

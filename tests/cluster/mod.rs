@@ -1,90 +1,64 @@
-//! The test cluster: `supervisor::LocalCluster` (real `toystore` processes on free loopback ports with
-//! a temporary data root, killed for real and in `Drop`) plus the requests tests make of it.
+//! The test cluster: `supervisor::LocalCluster` (real `toystore` processes on free loopback ports
+//! with a temporary data root, killed for real and in `Drop`), made from the supervisor's own
+//! `ClusterOptions` (whose defaults are the store's, with a fresh token per cluster), plus the
+//! requests tests make of it. Readiness, health, the leader and the logs are the supervisor's;
+//! the helpers here only wait for them and add the services' stderr to a failure.
 #![allow(dead_code)]
 
-use common::wire::{Health, TOKEN_HEADER};
-use common::{ClusterConfig, Epoch, FrontendId, OrderEntry, ReplicaId};
+use common::http::Peer;
+use common::replica_api::ReplicaClient;
+use common::wire::TOKEN_HEADER;
+use common::{Epoch, FrontendId, OrderEntry, ReplicaId};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use supervisor::{ClusterOptions, LocalCluster};
+use supervisor::LocalCluster;
 
-pub use supervisor::Service;
+pub use supervisor::{ClusterOptions, Service};
 
-pub const TOKEN: &str = "test-token";
 /// How long a service may take to become ready before the test fails.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The frontend every test talks to unless it names another.
 pub const FRONTEND: Service = Service::Frontend(1);
-
-/// Knobs a test may turn before the cluster starts.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// Cache capacity of every frontend.
-    pub cache_size: usize,
-    pub restock_period_ms: u64,
-    /// Order replicas, ids 1..=N (3 or 5).
-    pub replicas: usize,
-    /// Frontends, ids 1..=N; every one is started and serves orders before the test begins.
-    pub frontends: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            cache_size: 64,
-            restock_period_ms: 10_000,
-            replicas: 3,
-            frontends: 1,
-        }
-    }
-}
+/// Lines of each service's stderr that a failure message shows.
+const TAIL_LINES: usize = 15;
 
 /// A [`LocalCluster`] in a temporary directory, with the helpers tests use to talk to it.
 pub struct TestCluster {
     pub local: LocalCluster,
-    pub config: ClusterConfig,
     pub http: reqwest::Client,
 }
 
 impl TestCluster {
     /// Writes the cluster file; starts nothing.
-    pub fn new(options: Options) -> TestCluster {
+    pub fn new(options: ClusterOptions) -> TestCluster {
         let products = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/products.json");
-        let cluster_options = ClusterOptions {
-            frontends: options.frontends,
-            replicas: options.replicas,
-            cache_size: options.cache_size,
-            restock_period_ms: options.restock_period_ms,
-            token: TOKEN.into(),
-        };
         let local = LocalCluster::create(
             Path::new(env!("CARGO_BIN_EXE_toystore")),
             None,
             &products,
-            &cluster_options,
+            &options,
         )
         .expect("create the test cluster");
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .expect("http client");
-        TestCluster {
-            config: local.config.clone(),
-            local,
-            http,
-        }
+        TestCluster { local, http }
     }
 
     /// The whole store, every service ready and a leader elected.
-    pub async fn start(options: Options) -> TestCluster {
+    pub async fn start(options: ClusterOptions) -> TestCluster {
         TestCluster::start_with_faults(options, &[]).await
     }
 
     /// [`Self::start`], with a fault (`TOYSTORE_FAULT`, see `order::faults`) armed in some services.
-    pub async fn start_with_faults(options: Options, faults: &[(Service, &str)]) -> TestCluster {
+    pub async fn start_with_faults(
+        options: ClusterOptions,
+        faults: &[(Service, &str)],
+    ) -> TestCluster {
         let mut cluster = TestCluster::new(options);
         for (service, fault) in faults {
             cluster
@@ -108,34 +82,42 @@ impl TestCluster {
     }
 
     pub fn replica_ids(&self) -> Vec<ReplicaId> {
-        self.config.replicas.iter().map(|r| r.id).collect()
+        self.local.config.replicas.iter().map(|r| r.id).collect()
     }
 
     /// `path` on the first frontend.
     pub fn frontend_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.config.frontends[0].public)
+        format!("http://{}{path}", self.local.config.frontends[0].public)
     }
 
     /// `path` on frontend `id`.
     pub fn frontend_url_of(&self, id: FrontendId, path: &str) -> String {
-        let frontend = self.config.frontend(id).expect("known frontend");
+        let frontend = self.local.config.frontend(id).expect("known frontend");
         format!("http://{}{path}", frontend.public)
     }
 
     pub fn frontend_ids(&self) -> Vec<FrontendId> {
-        self.config.frontends.iter().map(|f| f.id).collect()
+        self.local.config.frontends.iter().map(|f| f.id).collect()
     }
 
-    pub fn replica_addr(&self, id: ReplicaId) -> SocketAddr {
-        self.config.replica(id).expect("known replica").internal
+    /// A typed client for replica `id`'s internal API, with the cluster token.
+    pub fn replica(&self, id: ReplicaId) -> ReplicaClient {
+        let addr = self
+            .local
+            .config
+            .replica(id)
+            .expect("known replica")
+            .internal;
+        ReplicaClient::new(Peer::new(self.http.clone(), addr, &self.local.config.token))
     }
 
-    /// An internal GET with the token; returns status and JSON body.
+    /// An internal GET with the token; returns status and JSON body. For the catalog's and the
+    /// frontends' internal APIs, and for what [`Self::replica`] has no typed call for.
     pub async fn internal_get(&self, addr: SocketAddr, path: &str) -> (u16, Value) {
         let response = self
             .http
             .get(format!("http://{addr}{path}"))
-            .header(TOKEN_HEADER, TOKEN)
+            .header(TOKEN_HEADER, &self.local.config.token)
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET {addr}{path}: {e}"));
@@ -143,12 +125,12 @@ impl TestCluster {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// An internal POST with the token; returns status and JSON body.
+    /// An internal POST with the token; returns status and JSON body (see [`Self::internal_get`]).
     pub async fn internal_post(&self, addr: SocketAddr, path: &str, body: &Value) -> (u16, Value) {
         let response = self
             .http
             .post(format!("http://{addr}{path}"))
-            .header(TOKEN_HEADER, TOKEN)
+            .header(TOKEN_HEADER, &self.local.config.token)
             .json(body)
             .send()
             .await
@@ -165,7 +147,7 @@ impl TestCluster {
 
     /// A public request to the first frontend; returns status and JSON body.
     pub async fn public(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
-        let first = self.config.frontends[0].id;
+        let first = self.local.config.frontends[0].id;
         self.public_via(first, method, path, body).await
     }
 
@@ -217,18 +199,6 @@ impl TestCluster {
         let (status, answer) = self.public("GET", &format!("/products/{name}"), None).await;
         assert_eq!(status, 200, "{name}: {answer}");
         answer["data"]["quantity"].as_u64().expect("quantity")
-    }
-
-    pub async fn health(&self, id: ReplicaId) -> Option<Health> {
-        let response = self
-            .http
-            .get(format!("http://{}/internal/health", self.replica_addr(id)))
-            .header(TOKEN_HEADER, TOKEN)
-            .timeout(Duration::from_secs(1))
-            .send()
-            .await
-            .ok()?;
-        response.json().await.ok()
     }
 
     /// The highest epoch any live replica reports (see `LocalCluster::max_epoch`).
@@ -322,14 +292,6 @@ impl TestCluster {
 
     /// The last lines each service wrote, for failure messages.
     pub fn stderr_tail(&self) -> String {
-        let mut out = String::new();
-        for service in self.local.services() {
-            if let Ok(text) = std::fs::read_to_string(self.local.stderr_path(service)) {
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-                out.push_str(&format!("--- {service}\n{tail}\n"));
-            }
-        }
-        out
+        self.local.stderr_tail(TAIL_LINES)
     }
 }

@@ -2,6 +2,7 @@
 //! whether one runs at all, and a run bounded by [`COMMAND_TIMEOUT`].
 
 use super::COMMAND_TIMEOUT;
+use std::io;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,15 +16,16 @@ pub fn runs(tool: &str, args: &[&str]) -> bool {
         .unwrap_or(false)
 }
 
-/// Runs a command within [`COMMAND_TIMEOUT`] and returns its output (or why it could not run).
-pub fn run(program: &str, args: &[&str]) -> Result<Output, String> {
+/// Runs a command within [`COMMAND_TIMEOUT`] and returns its output; the error names the command.
+pub fn run(program: &str, args: &[&str]) -> io::Result<Output> {
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{program} {args:?}: {e}"));
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
+        .map_err(named)?;
     let deadline = Instant::now() + COMMAND_TIMEOUT;
     loop {
         match child.try_wait() {
@@ -32,15 +34,14 @@ pub fn run(program: &str, args: &[&str]) -> Result<Output, String> {
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "{program} {args:?} did not finish in {COMMAND_TIMEOUT:?}"
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("{program} {args:?} did not finish in {COMMAND_TIMEOUT:?}"),
                 ));
             }
         }
     }
-    child
-        .wait_with_output()
-        .map_err(|e| format!("{program} {args:?}: {e}"))
+    child.wait_with_output().map_err(named)
 }
 
 /// Runs a command that must succeed.

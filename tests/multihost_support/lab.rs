@@ -1,79 +1,71 @@
 //! The lab: one network namespace per host of the spread layout and the client, on a bridge in a
-//! namespace of its own, and the store's services running in them. Everything is removed when
-//! the lab is dropped.
+//! namespace of its own, and the store's services running in them. The services are those of a
+//! `supervisor::LocalCluster` read from the spread layout's cluster file, started under
+//! `ip netns exec <their host's namespace>`, so the cluster spawns, kills and reaps them as it
+//! does on loopback. Everything is removed when the lab is dropped.
 
 use super::command::{must, run};
 use super::netns::sweep_leftovers;
-use super::{CLIENT, ORDERS, PREFIX, TOKEN, WEB};
-use common::ReplicaId;
+use super::{CLIENT, COMMAND_TIMEOUT, ORDERS, PREFIX, TOKEN, WEB};
+use common::ClusterConfig;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use supervisor::{LocalCluster, Output, Service};
 
-/// A service of the store, as run in the lab.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Service {
-    Catalog,
-    Frontend,
-    Replica(ReplicaId),
-}
+/// Lines of each service's stderr that a failure message shows.
+const TAIL_LINES: usize = 15;
 
-impl Service {
-    fn host(self) -> &'static str {
-        match self {
-            Service::Catalog | Service::Frontend => WEB.0,
-            Service::Replica(id) => ORDERS[id as usize - 1].0,
-        }
-    }
-
-    fn name(self) -> String {
-        match self {
-            Service::Catalog => "catalog".into(),
-            Service::Frontend => "frontend-1".into(),
-            Service::Replica(id) => format!("order-{id}"),
-        }
+/// The host of the spread layout that runs `service`.
+fn host(service: Service) -> &'static str {
+    match service {
+        Service::Catalog | Service::Frontend(_) => WEB.0,
+        Service::Replica(id) => ORDERS[id as usize - 1].0,
     }
 }
 
-/// The namespaces and the processes in them. Dropping it kills every process, then deletes
-/// every namespace (with the bridge and the links), whatever state the test left them in.
+/// The namespaces and the cluster whose services run in them. Dropping it kills every service,
+/// then deletes every namespace (with the bridge and the links), whatever state the test left
+/// them in.
 pub struct Lab {
     /// Namespace name of each host, by host name.
     namespaces: BTreeMap<&'static str, String>,
     /// The namespace holding the bridge.
     switch: String,
-    running: BTreeMap<Service, Child>,
-    dir: tempfile::TempDir,
-    config: PathBuf,
+    /// Its addresses are the hosts' (10.77.0.x), reachable only from inside a namespace: ask it
+    /// how the store is from a thread in the client's (see `netns::in_netns`).
+    pub cluster: LocalCluster,
+    _dir: tempfile::TempDir,
 }
 
 impl Lab {
-    /// Builds the network: one namespace per host, each with `eth0` on the bridge.
-    pub fn build() -> Result<Lab, String> {
+    /// Writes the cluster file, then builds the network: one namespace per host, each with
+    /// `eth0` on the bridge. Starts no service.
+    pub fn build() -> io::Result<Lab> {
         sweep_leftovers();
         let tag = format!("{PREFIX}{}", std::process::id());
         let dir = tempfile::Builder::new()
             .prefix("toystore-multihost-")
-            .tempdir()
-            .map_err(|e| format!("temp dir: {e}"))?;
+            .tempdir()?;
         let mut lab = Lab {
             namespaces: BTreeMap::new(),
             switch: format!("{tag}-switch"),
-            running: BTreeMap::new(),
-            config: dir.path().join("cluster.toml"),
-            dir,
+            cluster: spread_cluster(dir.path(), &tag),
+            _dir: dir,
         };
-        let step = |args: &[&str]| -> Result<(), String> {
+        let step = |args: &[&str]| -> io::Result<()> {
             let out = run("ip", args)?;
             if out.status.success() {
                 Ok(())
             } else {
-                Err(format!(
+                Err(io::Error::other(format!(
                     "ip {} failed: {}",
                     args.join(" "),
                     String::from_utf8_lossy(&out.stderr).trim()
-                ))
+                )))
             }
         };
         step(&["netns", "add", &lab.switch])?;
@@ -112,101 +104,92 @@ impl Lab {
         &self.namespaces[host]
     }
 
-    /// The spread layout's cluster file, written by the script the EC2 instances run.
-    pub fn write_config(&self) {
-        let orders: Vec<&str> = ORDERS.iter().map(|(_, ip)| *ip).collect();
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let script = repo.join("aws/cluster-config.sh");
-        let products = repo.join("data/products.json");
-        let state = self.dir.path().join("state");
-        let toml = must(
-            script.to_str().unwrap(),
-            &[
-                "--layout",
-                "spread",
-                "--web",
-                WEB.1,
-                "--orders",
-                &orders.join(","),
-                "--token",
-                TOKEN,
-                "--data-root",
-                state.to_str().unwrap(),
-                "--products",
-                products.to_str().unwrap(),
-            ],
-        );
-        fs::write(&self.config, toml).expect("write the cluster file");
-    }
-
-    /// Starts a service in its host's namespace; its output goes to `<service>.log`.
+    /// Starts a service in its host's namespace; its stderr goes to the cluster's
+    /// `<data root>/<service>.stderr`.
     pub fn start(&mut self, service: Service) {
-        assert!(!self.running.contains_key(&service), "{service:?} runs");
-        let log_path = self.dir.path().join(format!("{}.log", service.name()));
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .expect("service log");
-        let mut command = Command::new("ip");
-        command
-            .args(["netns", "exec", self.ns(service.host())])
-            .arg(env!("CARGO_BIN_EXE_toystore"));
-        match service {
-            Service::Catalog => command.arg("catalog"),
-            Service::Frontend => command.args(["frontend", "--id", "1"]),
-            Service::Replica(id) => command.args(["order", "--id", &id.to_string()]),
-        };
-        let child = command
-            .arg("--config")
-            .arg(&self.config)
-            .env_remove("TOYSTORE_TOKEN")
-            .env_remove("TOYSTORE_DATA_ROOT")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start a service with ip netns exec");
-        // `ip netns exec` execs the command itself: this pid is the service's.
-        self.running.insert(service, child);
+        let pid = self
+            .cluster
+            .spawn(service)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_runs_the_store(pid, service);
     }
 
-    /// SIGKILL, as a crash.
-    pub fn kill(&mut self, service: Service) {
-        let mut child = self.running.remove(&service).expect("the service runs");
-        child.kill().expect("kill");
-        child.wait().expect("reap");
-    }
-
-    /// The last lines each service printed, for a failure message.
-    pub fn logs(&self) -> String {
-        let mut all = String::new();
-        for service in [
-            Service::Catalog,
-            Service::Frontend,
-            Service::Replica(1),
-            Service::Replica(2),
-            Service::Replica(3),
-        ] {
-            let path = self.dir.path().join(format!("{}.log", service.name()));
-            let text = fs::read_to_string(path).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = &lines[lines.len().saturating_sub(15)..];
-            all.push_str(&format!(
-                "--- {} (last lines)\n{}\n",
-                service.name(),
-                tail.join("\n")
-            ));
+    /// Starts every service of the cluster file, catalog first.
+    pub fn start_all(&mut self) {
+        for service in self.cluster.services() {
+            self.start(service);
         }
-        all
+    }
+
+    /// The last lines each service wrote, for a failure message.
+    pub fn logs(&self) -> String {
+        self.cluster.stderr_tail(TAIL_LINES)
+    }
+}
+
+/// The spread layout's cluster, its file written under `dir` by the script the EC2 instances
+/// run, each service started in the namespace `<tag>-<its host>`.
+fn spread_cluster(dir: &Path, tag: &str) -> LocalCluster {
+    let orders: Vec<&str> = ORDERS.iter().map(|(_, ip)| *ip).collect();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = repo.join("aws/cluster-config.sh");
+    let products = repo.join("data/products.json");
+    let state = dir.join("state");
+    let toml = must(
+        script.to_str().unwrap(),
+        &[
+            "--layout",
+            "spread",
+            "--web",
+            WEB.1,
+            "--orders",
+            &orders.join(","),
+            "--token",
+            TOKEN,
+            "--data-root",
+            state.to_str().unwrap(),
+            "--products",
+            products.to_str().unwrap(),
+        ],
+    );
+    let path = dir.join("cluster.toml");
+    fs::write(&path, toml).expect("write the cluster file");
+    let config = ClusterConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let exe = Path::new(env!("CARGO_BIN_EXE_toystore"));
+    let mut cluster = LocalCluster::from_config(exe, &path, config, Output::Files);
+    let tag = tag.to_string();
+    cluster.set_launcher(move |service| {
+        let ns = format!("{tag}-{}", host(service));
+        ["ip", "netns", "exec", &ns].map(OsString::from).to_vec()
+    });
+    cluster
+}
+
+/// `ip netns exec` execs the service in its own process instead of running it as a child, so
+/// the pid the cluster signals is the service's. Checked, because if it were `ip`'s, a SIGKILL
+/// would leave the service running and the crash of the drill would be no crash.
+fn assert_runs_the_store(pid: u32, service: Service) {
+    let store = fs::canonicalize(env!("CARGO_BIN_EXE_toystore")).expect("the toystore binary");
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    loop {
+        // Before the exec the pid runs `ip`, and before that this test's binary.
+        let running: Option<PathBuf> = fs::read_link(format!("/proc/{pid}/exe")).ok();
+        if running.as_ref() == Some(&store) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{service} (pid {pid}) runs {running:?}, not {}",
+            store.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        for (_, mut child) in std::mem::take(&mut self.running) {
-            let _ = child.kill();
-            let _ = child.wait();
+        for service in self.cluster.services() {
+            let _ = self.cluster.kill(service);
         }
         // The switch last: deleting it takes the bridge and the host ends of every link.
         let mut names: Vec<String> = self.namespaces.values().cloned().collect();

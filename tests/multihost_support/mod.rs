@@ -1,11 +1,10 @@
 //! Shared code of the multi-host drill (`tests/multihost.rs`): the hosts and addresses of the
 //! test network, the bounds on every wait, and one module per concept. `command` runs `ip`, `nft`
 //! and the like with a time limit; `netns` enters a namespace and sweeps up leftovers of killed
-//! runs; `lab` builds the namespaces and runs the store's services in them; `firewall` cuts and
-//! heals a partition; `client` places orders and asks the replicas how they are; `poll` holds the
-//! small single-thread future helpers; `drill` is the drill's script and its checks.
+//! runs; `lab` builds the namespaces and runs the store's services in them through a
+//! `supervisor::LocalCluster`; `firewall` cuts and heals a partition; `poll` waits within a
+//! limit; `drill` is the drill's script and its checks, with `tools::load` as the clients.
 
-pub mod client;
 pub mod command;
 pub mod drill;
 pub mod firewall;
@@ -34,11 +33,12 @@ pub const PHASE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const CONVERGE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Orders the clients must get acknowledged after each event to show that orders go on.
 pub const ORDERS_PER_PHASE: usize = 25;
-/// Most orders one client places; the drill needs far fewer.
-pub const MAX_ORDERS_PER_CLIENT: usize = 3000;
-/// Pause between two orders of one client, to stay well inside the catalog's stock.
-pub const ORDER_PAUSE: Duration = Duration::from_millis(20);
+/// Concurrent load sessions, all through the one frontend.
 pub const CLIENTS: usize = 2;
+/// How long one request of a session may take; an election answers well within it.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound of the load run, well past what the script can take before one of its waits fails.
+pub const LOAD_LIMIT: Duration = Duration::from_secs(900);
 
 /// Why the test cannot run here. Under CI that is a failure, except for not being root.
 pub fn unavailable(reason: &str, ci_must_fix: bool) {
