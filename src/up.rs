@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::error::CliError;
-use supervisor::{LocalCluster, Output};
+use supervisor::{ChildOutput, LocalCluster};
 
 /// How long `up` waits for the store to serve before it reports what is missing.
 const READY_WAIT: Duration = Duration::from_secs(30);
@@ -18,7 +18,8 @@ pub async fn run(config_path: &Path, config: ClusterConfig) -> Result<(), CliErr
     let exe = std::env::current_exe().map_err(CliError::Exe)?;
     std::fs::create_dir_all(&config.data_root)
         .map_err(CliError::file("cannot create", &config.data_root))?;
-    let mut cluster = LocalCluster::from_config(&exe, config_path, config.clone(), Output::Inherit);
+    let mut cluster =
+        LocalCluster::from_config(&exe, config_path, config.clone(), ChildOutput::Inherit);
     for service in cluster.services() {
         let pid = cluster.spawn(service)?;
         println!("started {service} (pid {pid})");

@@ -34,6 +34,11 @@ async fn place_in_order(cluster: &TestCluster, prefix: &str, count: usize) -> Ve
 
 /// The armed service killed itself (SIGKILL) rather than being killed by the test.
 fn assert_fault_fired(cluster: &mut TestCluster, service: Service) {
+    assert_exited_by(cluster, service, libc::SIGKILL);
+}
+
+/// `service` has exited, by `signal`.
+fn assert_exited_by(cluster: &mut TestCluster, service: Service, signal: i32) {
     let exited = cluster.local.reap_exited();
     let status = exited
         .iter()
@@ -42,7 +47,7 @@ fn assert_fault_fired(cluster: &mut TestCluster, service: Service) {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(
         status.and_then(|s| s.signal()),
-        Some(9),
+        Some(signal),
         "{service} should have died at its fault: {exited:?}"
     );
 }
@@ -131,5 +136,30 @@ async fn a_follower_dies_mid_append_and_catches_up() {
     cluster.spawn(Service::Replica(2));
     cluster.wait_replica(2).await;
     let log = cluster.wait_converged(8).await;
+    assert_exactly_once(&log);
+}
+
+/// A bug in a replica (here a panic inside its driver task, where every decision is taken) stops
+/// the whole process, with the panic on its stderr, instead of leaving its listener up in front
+/// of a dead task. The other two go on; the restarted replica recovers from its disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_panics_aborts_instead_of_limping_on() {
+    let mut cluster = TestCluster::start_with_faults(
+        ClusterOptions::default(),
+        &[(Service::Replica(3), "leader-after-commit:2:panic")],
+    )
+    .await;
+    let numbers = place_in_order(&cluster, "panic", 4).await;
+    assert_eq!(numbers, (0..4).collect::<Vec<u64>>());
+    assert_exited_by(&mut cluster, Service::Replica(3), libc::SIGABRT);
+    let stderr = std::fs::read_to_string(cluster.local.stderr_path(Service::Replica(3)))
+        .expect("the replica's stderr file");
+    assert!(
+        stderr.contains("panicked") && stderr.contains("leader-after-commit"),
+        "the panic is on stderr: {stderr}"
+    );
+    cluster.spawn(Service::Replica(3));
+    cluster.wait_replica(3).await;
+    let log = cluster.wait_converged(4).await;
     assert_exactly_once(&log);
 }

@@ -1,10 +1,8 @@
 //! The [`LocalCluster`] and its knobs: starting, stopping and killing the processes.
 
-use common::config::{FrontendPorts, LocalPorts};
 use common::{ClusterConfig, FrontendId, ReplicaId};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -32,39 +30,11 @@ impl fmt::Display for Service {
 
 /// Where a child's standard output and error go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Output {
+pub enum ChildOutput {
     /// The parent's terminal (`toystore up`).
     Inherit,
     /// `<data_root>/<service>.stderr`, appended (drills, tests).
     Files,
-}
-
-/// Knobs for a cluster made by [`LocalCluster::create`].
-#[derive(Clone, Debug)]
-pub struct ClusterOptions {
-    /// Frontends (ids 1..=N), at least 1. Each gets its own pair of ports; all share the
-    /// replicas, so with several of them their elections meet.
-    pub frontends: usize,
-    /// Order replicas (ids 1..=N), at least 1; 3 or 5 so that a majority survives 1 or 2 crashes.
-    pub replicas: usize,
-    /// Product-cache capacity of every frontend; 0 turns caching off.
-    pub cache_size: usize,
-    /// The catalog's restock period.
-    pub restock_period_ms: u64,
-    /// The cluster token every internal request carries.
-    pub token: String,
-}
-
-impl Default for ClusterOptions {
-    fn default() -> Self {
-        ClusterOptions {
-            frontends: 1,
-            replicas: 3,
-            cache_size: common::config::DEFAULT_CACHE_SIZE,
-            restock_period_ms: common::config::DEFAULT_RESTOCK_PERIOD_MS,
-            token: format!("local-{:032x}", rand::random::<u128>()),
-        }
-    }
 }
 
 /// The services of a cluster, as child processes of this one.
@@ -72,7 +42,7 @@ pub struct LocalCluster {
     pub config: ClusterConfig,
     pub config_path: PathBuf,
     exe: PathBuf,
-    output: Output,
+    output: ChildOutput,
     running: BTreeMap<Service, Child>,
     /// `--cache-size` passed to a frontend when it is next started (see [`LocalCluster::set_cache_size`]).
     cache_sizes: BTreeMap<FrontendId, usize>,
@@ -80,89 +50,16 @@ pub struct LocalCluster {
     /// What each service's command starts with (see [`LocalCluster::set_launcher`]).
     pub(crate) launcher: Launcher,
     /// Keeps a temporary data root alive as long as the cluster.
-    _temp: Option<tempfile::TempDir>,
-}
-
-/// Free loopback ports: bound to port 0 together, so none repeats, then released.
-pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
+    pub(crate) _temp: Option<tempfile::TempDir>,
 }
 
 impl LocalCluster {
-    /// A new cluster on free loopback ports under `data_root` (a fresh temporary directory when
-    /// `None`), with its cluster file written there. Starts nothing.
-    ///
-    /// # Errors
-    /// No frontend or no replica asked for, no free ports, or the directory or file cannot be
-    /// written.
-    pub fn create(
-        exe: &Path,
-        data_root: Option<&Path>,
-        products: &Path,
-        options: &ClusterOptions,
-    ) -> Result<LocalCluster, SupervisorError> {
-        if options.frontends == 0 || options.replicas == 0 {
-            return Err(SupervisorError::EmptyCluster {
-                frontends: options.frontends,
-                replicas: options.replicas,
-            });
-        }
-        let (root, temp) = match data_root {
-            Some(root) => (root.to_path_buf(), None),
-            None => {
-                let temp = tempfile::Builder::new()
-                    .prefix("toystore-")
-                    .tempdir()
-                    .map_err(SupervisorError::file(
-                        "cannot make a temporary data root in",
-                        &std::env::temp_dir(),
-                    ))?;
-                (temp.path().to_path_buf(), Some(temp))
-            }
-        };
-        std::fs::create_dir_all(&root).map_err(SupervisorError::file("cannot create", &root))?;
-        // Catalog first, then a public and an internal port per frontend, then the replicas.
-        let frontend_ports = 2 * options.frontends;
-        let ports =
-            free_ports(1 + frontend_ports + options.replicas).map_err(SupervisorError::Ports)?;
-        let ports = LocalPorts {
-            catalog: ports[0],
-            frontends: ports[1..=frontend_ports]
-                .chunks(2)
-                .map(|pair| FrontendPorts {
-                    public: pair[0],
-                    internal: pair[1],
-                })
-                .collect(),
-            replicas: ports[1 + frontend_ports..].to_vec(),
-        };
-        let products = std::path::absolute(products)
-            .map_err(SupervisorError::file("bad products path", products))?;
-        let mut config = ClusterConfig::local(root.join("state"), products, &options.token, &ports);
-        for frontend in &mut config.frontends {
-            frontend.cache_size = options.cache_size;
-        }
-        config.catalog.restock_period_ms = options.restock_period_ms;
-        let config_path = root.join("cluster.toml");
-        std::fs::write(&config_path, config.to_toml())
-            .map_err(SupervisorError::file("cannot write", &config_path))?;
-        let mut cluster = LocalCluster::from_config(exe, &config_path, config, Output::Files);
-        cluster._temp = temp;
-        Ok(cluster)
-    }
-
     /// A cluster described by an existing file; starts nothing (`attach` mode owns no process).
     pub fn from_config(
         exe: &Path,
         config_path: &Path,
         config: ClusterConfig,
-        output: Output,
+        output: ChildOutput,
     ) -> LocalCluster {
         LocalCluster {
             config,
@@ -205,7 +102,7 @@ impl LocalCluster {
             .collect()
     }
 
-    /// Where a service's captured stderr goes with [`Output::Files`].
+    /// Where a service's captured stderr goes with [`ChildOutput::Files`].
     pub fn stderr_path(&self, service: Service) -> PathBuf {
         self.config.data_root.join(format!("{service}.stderr"))
     }
@@ -269,7 +166,7 @@ impl LocalCluster {
             .env("TOYSTORE_TOKEN", &self.config.token)
             .env("TOYSTORE_DATA_ROOT", &self.config.data_root)
             .envs(env.iter().copied());
-        if self.output == Output::Files {
+        if self.output == ChildOutput::Files {
             std::fs::create_dir_all(&self.config.data_root).map_err(SupervisorError::file(
                 "cannot create",
                 &self.config.data_root,
@@ -390,8 +287,8 @@ impl LocalCluster {
 
     pub(crate) fn log_hint(&self, service: Service) -> String {
         match self.output {
-            Output::Files => format!("; see {}", self.stderr_path(service).display()),
-            Output::Inherit => String::new(),
+            ChildOutput::Files => format!("; see {}", self.stderr_path(service).display()),
+            ChildOutput::Inherit => String::new(),
         }
     }
 }

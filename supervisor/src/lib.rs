@@ -11,10 +11,12 @@
 //! cluster.
 
 mod cluster;
+mod create;
 mod error;
 mod health;
 mod launcher;
 mod stderr;
 
-pub use cluster::{free_ports, ClusterOptions, LocalCluster, Output, Service};
+pub use cluster::{ChildOutput, LocalCluster, Service};
+pub use create::{free_ports, ClusterOptions};
 pub use error::SupervisorError;

@@ -14,7 +14,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use supervisor::{LocalCluster, Output, Service};
+use supervisor::{ChildOutput, LocalCluster, Service};
 
 /// Lines of each service's stderr that a failure message shows.
 const TAIL_LINES: usize = 15;
@@ -156,7 +156,7 @@ fn spread_cluster(dir: &Path, tag: &str) -> LocalCluster {
     fs::write(&path, toml).expect("write the cluster file");
     let config = ClusterConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let exe = Path::new(env!("CARGO_BIN_EXE_toystore"));
-    let mut cluster = LocalCluster::from_config(exe, &path, config, Output::Files);
+    let mut cluster = LocalCluster::from_config(exe, &path, config, ChildOutput::Files);
     let tag = tag.to_string();
     cluster.set_launcher(move |service| {
         let ns = format!("{tag}-{}", host(service));

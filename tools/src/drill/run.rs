@@ -81,7 +81,7 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, ToolError> {
     let mut cluster = match &options.attach {
         Some(path) => {
             let config = common::ClusterConfig::load(path)?;
-            LocalCluster::from_config(&options.exe, path, config, supervisor::Output::Files)
+            LocalCluster::from_config(&options.exe, path, config, supervisor::ChildOutput::Files)
         }
         None => {
             let cluster_options = ClusterOptions {
