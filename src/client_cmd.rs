@@ -5,6 +5,7 @@
 use crate::error::CliError;
 use clap::Args;
 use client::StoreClient;
+use common::FileError;
 use common::Shutdown;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
@@ -160,7 +161,7 @@ pub async fn run(args: ClientArgs) -> Result<(), CliError> {
             },
         });
         let text = serde_json::to_string_pretty(&doc).expect("the report is plain data");
-        std::fs::write(path, text).map_err(CliError::file("cannot write", path))?;
+        std::fs::write(path, text).map_err(FileError::about("cannot write", path))?;
     }
     let answered = report.timeline.iter().any(|s| s.ok);
     if !answered && !report.timeline.is_empty() {

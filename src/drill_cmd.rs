@@ -3,6 +3,7 @@
 use crate::duration::parse_duration;
 use crate::error::CliError;
 use clap::Args;
+use common::FileError;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -103,7 +104,7 @@ pub async fn run(args: DrillArgs) -> Result<(), CliError> {
     print!("{}", report.render());
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report).expect("the report is plain data");
-        std::fs::write(path, text).map_err(CliError::file("cannot write", path))?;
+        std::fs::write(path, text).map_err(FileError::about("cannot write", path))?;
     }
     if !report.passed {
         std::process::exit(1);

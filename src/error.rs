@@ -3,7 +3,7 @@
 //! completed and found problems (a failed verification, violated invariants) is
 //! [`CliError::Failed`], after its report is printed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -17,13 +17,8 @@ pub enum CliError {
     Output(#[source] std::io::Error),
     #[error("cannot find this binary to start services with: {0}")]
     Exe(#[source] std::io::Error),
-    #[error("{what} {}: {source}", path.display())]
-    File {
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] common::FileError),
     #[error("{} is not {expected}: {source}", path.display())]
     Format {
         path: PathBuf,
@@ -58,10 +53,4 @@ impl From<tools::ToolError> for CliError {
     }
 }
 
-impl CliError {
-    /// A closure for `map_err` that names the file and what was being done to it.
-    pub fn file(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
-        let path = path.to_path_buf();
-        move |source| CliError::File { what, path, source }
-    }
-}
+impl CliError {}

@@ -2,6 +2,7 @@
 //! folder (`report.md`, `results.json`, PNG plots). The work is in `tools::eval`.
 
 use clap::Args;
+use common::FileError;
 use std::path::PathBuf;
 
 use crate::error::CliError;
@@ -54,7 +55,7 @@ pub async fn run(args: EvalArgs) -> Result<(), CliError> {
 /// Redraws the report folder `out` from its `results.json`.
 fn rerender(out: &std::path::Path) -> Result<(), CliError> {
     let path = out.join("results.json");
-    let text = std::fs::read_to_string(&path).map_err(CliError::file("cannot read", &path))?;
+    let text = std::fs::read_to_string(&path).map_err(FileError::about("cannot read", &path))?;
     let results: tools::eval::EvalResults =
         serde_json::from_str(&text).map_err(|source| CliError::Format {
             path: path.clone(),

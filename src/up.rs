@@ -1,6 +1,7 @@
 //! `toystore up`: the whole store as child processes of this one, stopped together.
 
 use common::ClusterConfig;
+use common::FileError;
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 pub async fn run(config_path: &Path, config: ClusterConfig) -> Result<(), CliError> {
     let exe = std::env::current_exe().map_err(CliError::Exe)?;
     std::fs::create_dir_all(&config.data_root)
-        .map_err(CliError::file("cannot create", &config.data_root))?;
+        .map_err(FileError::about("cannot create", &config.data_root))?;
     let mut cluster =
         LocalCluster::from_config(&exe, config_path, config.clone(), ChildOutput::Inherit);
     for service in cluster.services() {

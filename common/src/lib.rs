@@ -16,6 +16,7 @@ pub mod catalog_api;
 pub mod config;
 pub mod encoding;
 pub mod error;
+pub mod file_error;
 pub mod frontend_api;
 pub mod http;
 pub mod logging;
@@ -29,5 +30,6 @@ pub mod wire;
 
 pub use config::{ClusterConfig, ConfigError};
 pub use error::{Error, Result};
+pub use file_error::FileError;
 pub use shutdown::Shutdown;
 pub use types::*;

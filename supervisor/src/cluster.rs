@@ -1,5 +1,6 @@
 //! The [`LocalCluster`] and its knobs: starting, stopping and killing the processes.
 
+use common::FileError;
 use common::{ClusterConfig, FrontendId, ReplicaId};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -167,16 +168,14 @@ impl LocalCluster {
             .env("TOYSTORE_DATA_ROOT", &self.config.data_root)
             .envs(env.iter().copied());
         if self.output == ChildOutput::Files {
-            std::fs::create_dir_all(&self.config.data_root).map_err(SupervisorError::file(
-                "cannot create",
-                &self.config.data_root,
-            ))?;
+            std::fs::create_dir_all(&self.config.data_root)
+                .map_err(FileError::about("cannot create", &self.config.data_root))?;
             let path = self.stderr_path(service);
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(&path)
-                .map_err(SupervisorError::file("cannot open", &path))?;
+                .map_err(FileError::about("cannot open", &path))?;
             command.stdout(Stdio::null()).stderr(file);
         }
         let child = command

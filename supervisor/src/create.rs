@@ -3,6 +3,7 @@
 
 use common::config::{FrontendPorts, LocalPorts};
 use common::ClusterConfig;
+use common::FileError;
 use std::net::TcpListener;
 use std::path::Path;
 
@@ -73,14 +74,14 @@ impl LocalCluster {
                 let temp = tempfile::Builder::new()
                     .prefix("toystore-")
                     .tempdir()
-                    .map_err(SupervisorError::file(
+                    .map_err(FileError::about(
                         "cannot make a temporary data root in",
                         &std::env::temp_dir(),
                     ))?;
                 (temp.path().to_path_buf(), Some(temp))
             }
         };
-        std::fs::create_dir_all(&root).map_err(SupervisorError::file("cannot create", &root))?;
+        std::fs::create_dir_all(&root).map_err(FileError::about("cannot create", &root))?;
         // Catalog first, then a public and an internal port per frontend, then the replicas.
         let frontend_ports = 2 * options.frontends;
         let ports =
@@ -97,7 +98,7 @@ impl LocalCluster {
             replicas: ports[1 + frontend_ports..].to_vec(),
         };
         let products = std::path::absolute(products)
-            .map_err(SupervisorError::file("bad products path", products))?;
+            .map_err(FileError::about("bad products path", products))?;
         let mut config = ClusterConfig::local(root.join("state"), products, &options.token, &ports);
         for frontend in &mut config.frontends {
             frontend.cache_size = options.cache_size;
@@ -105,7 +106,7 @@ impl LocalCluster {
         config.catalog.restock_period_ms = options.restock_period_ms;
         let config_path = root.join("cluster.toml");
         std::fs::write(&config_path, config.to_toml())
-            .map_err(SupervisorError::file("cannot write", &config_path))?;
+            .map_err(FileError::about("cannot write", &config_path))?;
         let mut cluster = LocalCluster::from_config(exe, &config_path, config, ChildOutput::Files);
         cluster._temp = temp;
         Ok(cluster)

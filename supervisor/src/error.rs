@@ -1,7 +1,6 @@
 //! What can go wrong when starting, stopping or asking the processes of a local cluster.
 
 use common::{ConfigError, ReplicaId};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cluster::Service;
@@ -16,13 +15,8 @@ pub enum SupervisorError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// A file or directory of the cluster that cannot be made, written or opened.
-    #[error("{what} {}: {source}", path.display())]
-    File {
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] common::FileError),
     #[error("no free loopback ports: {0}")]
     Ports(#[source] std::io::Error),
     #[error("{0} already runs")]
@@ -62,12 +56,4 @@ pub enum SupervisorError {
     },
 }
 
-impl SupervisorError {
-    pub(crate) fn file(
-        what: &'static str,
-        path: &std::path::Path,
-    ) -> impl FnOnce(std::io::Error) -> SupervisorError {
-        let path = path.to_path_buf();
-        move |source| SupervisorError::File { what, path, source }
-    }
-}
+impl SupervisorError {}

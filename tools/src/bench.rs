@@ -2,6 +2,7 @@
 //! concurrencies, against a cluster of its own on loopback. Every order it counts was flushed on a
 //! majority of replicas before it was answered. Bounded: `runs × levels × seconds`.
 
+use common::FileError;
 use hdrhistogram::Histogram;
 
 use crate::ToolError;
@@ -46,7 +47,7 @@ pub async fn run(
         ));
     }
     let exe = std::env::current_exe().map_err(ToolError::Exe)?;
-    let products_dir = tempfile::tempdir().map_err(ToolError::file(
+    let products_dir = tempfile::tempdir().map_err(FileError::about(
         "cannot make a temporary directory in",
         &std::env::temp_dir(),
     ))?;
@@ -60,7 +61,7 @@ pub async fn run(
         &products,
         serde_json::to_string(&catalog).expect("JSON of plain values"),
     )
-    .map_err(ToolError::file("cannot write", &products))?;
+    .map_err(FileError::about("cannot write", &products))?;
     let mut cluster = LocalCluster::create(&exe, None, &products, &ClusterOptions::default())?;
     eprintln!(
         "starting a cluster under {}",
@@ -110,7 +111,7 @@ pub async fn run(
     }
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&results).expect("JSON of plain values");
-        std::fs::write(path, text).map_err(ToolError::file("cannot write", path))?;
+        std::fs::write(path, text).map_err(FileError::about("cannot write", path))?;
     }
     cluster.terminate_all(Duration::from_secs(10));
     Ok(())

@@ -19,13 +19,8 @@ pub enum ToolError {
     #[error(transparent)]
     Cluster(#[from] SupervisorError),
     /// A file that cannot be read, written or made.
-    #[error("{what} {}: {source}", path.display())]
-    File {
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    File(#[from] common::FileError),
     /// A file that does not hold what it should.
     #[error("{} {expected}: {source}", path.display())]
     Format {
@@ -64,15 +59,6 @@ pub enum ToolError {
 }
 
 impl ToolError {
-    /// A closure for `map_err` that names the file and what was being done to it.
-    pub(crate) fn file(
-        what: &'static str,
-        path: &Path,
-    ) -> impl FnOnce(std::io::Error) -> ToolError {
-        let path = path.to_path_buf();
-        move |source| ToolError::File { what, path, source }
-    }
-
     /// A closure for `map_err` on JSON that is not what the file should hold.
     pub(crate) fn format(
         path: &Path,

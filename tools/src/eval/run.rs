@@ -2,6 +2,7 @@
 //! replacement and failover experiments, then `results.json`, `report.md` and the plots.
 
 use crate::ToolError;
+use common::FileError;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,7 +50,7 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
         ));
     }
     std::fs::create_dir_all(&options.out)
-        .map_err(ToolError::file("cannot create", &options.out))?;
+        .map_err(FileError::about("cannot create", &options.out))?;
     let plan = if options.quick {
         Plan::quick(toys.len())
     } else {
@@ -59,7 +60,7 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
     let catalog_dir = tempfile::Builder::new()
         .prefix("toystore-eval-")
         .tempdir()
-        .map_err(ToolError::file(
+        .map_err(FileError::about(
             "cannot make a temporary directory in",
             &std::env::temp_dir(),
         ))?;
@@ -164,7 +165,7 @@ fn load_average() -> Option<f64> {
 /// A copy of the products file in `dir` with every toy's quantity set to `stock` (names and
 /// prices kept exactly as written).
 fn stocked_products(source: &Path, stock: u32, dir: &Path) -> Result<PathBuf, ToolError> {
-    let text = std::fs::read_to_string(source).map_err(ToolError::file("cannot read", source))?;
+    let text = std::fs::read_to_string(source).map_err(FileError::about("cannot read", source))?;
     let mut entries: Vec<BTreeMap<String, Box<RawValue>>> =
         serde_json::from_str(&text).map_err(ToolError::format(source, "is not a products list"))?;
     for entry in &mut entries {
@@ -194,7 +195,8 @@ pub fn write_report(out: &Path, results: &EvalResults) -> Result<(), ToolError> 
 }
 
 fn write(path: &Path, text: &str) -> Result<(), ToolError> {
-    std::fs::write(path, text).map_err(ToolError::file("cannot write", path))
+    std::fs::write(path, text).map_err(FileError::about("cannot write", path))?;
+    Ok(())
 }
 
 /// Stops the frontend and starts it again with a cache of `cache_size` entries (nothing if it

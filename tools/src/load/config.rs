@@ -1,5 +1,6 @@
 //! What a load run does: how many sessions, for how long, how often they buy, which toys.
 
+use common::FileError;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -129,7 +130,7 @@ struct ProductEntry {
 /// The file cannot be read, is not such a list, or lists no toy.
 pub fn toy_names(products: &Path) -> Result<Vec<String>, ToolError> {
     let text =
-        std::fs::read_to_string(products).map_err(ToolError::file("cannot read", products))?;
+        std::fs::read_to_string(products).map_err(FileError::about("cannot read", products))?;
     let entries: Vec<ProductEntry> = serde_json::from_str(&text)
         .map_err(ToolError::format(products, "is not a products list"))?;
     if entries.is_empty() {
