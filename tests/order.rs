@@ -85,6 +85,67 @@ async fn a_follower_refuses_place() {
     );
 }
 
+/// A `place_batch` answers each request as a `place` of its own would: numbers for new orders,
+/// the first number again for a retried key, 422 for a key reused with another order, and
+/// "not leader" for every one of them on a follower. A batch over the limit is refused whole.
+#[tokio::test]
+async fn a_place_batch_answers_each_order_on_its_own() {
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
+    let leader = leader(&cluster).await;
+    let place = |key: &str, name: &str| PlaceRequest {
+        request_id: RequestId(key.into()),
+        name: name.into(),
+        quantity: 1,
+    };
+    let batch = [
+        place("b-1", "Tux"),
+        place("b-2", "Whale"),
+        place("b-1", "Tux"),
+        place("b-2", "Lego"),
+        place("b-3", "No such toy"),
+    ];
+    let outcomes = cluster
+        .replica(leader.id)
+        .place_batch(&batch)
+        .await
+        .expect("the leader answers the batch");
+    let numbers: Vec<_> = outcomes
+        .iter()
+        .take(3)
+        .map(|o| o.as_ref().map(|p| p.number))
+        .collect();
+    assert_eq!(numbers, [Ok(0), Ok(1), Ok(0)], "{outcomes:?}");
+    assert_eq!(outcomes[3], Err(Error::IdempotencyConflict), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[4], Err(Error::NotFound(_))),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        cluster.wait_converged(2).await.len(),
+        2,
+        "two orders, once each"
+    );
+
+    let follower = a_follower(&cluster, &leader);
+    let refused = cluster
+        .replica(follower)
+        .place_batch(&batch[..2])
+        .await
+        .expect("a follower answers the batch");
+    let expected = Err(Error::NotLeader {
+        leader: Some(leader.id),
+    });
+    assert_eq!(
+        refused.iter().filter(|o| **o == expected).count(),
+        2,
+        "{refused:?}"
+    );
+
+    let too_many = vec![place("b-4", "Tux"); common::replica_api::MAX_PLACE_BATCH + 1];
+    let refused = cluster.replica(leader.id).place_batch(&too_many).await;
+    assert!(matches!(refused, Err(Error::BadRequest(_))), "{refused:?}");
+}
+
 /// Internal endpoints answer 401 without the cluster token, and with a wrong one.
 #[tokio::test]
 async fn internal_api_needs_the_token() {

@@ -110,7 +110,7 @@ async fn buy(request: BuyRequest, catalog: Arc<Catalog>) -> Response {
             );
             catalog.invalidator.push(name, receipt.version).await;
         }
-        Err(Error::OutOfStock) => info!("buy {request_id}: out of stock for {name}"),
+        Err(Error::OutOfStock) => debug!("buy {request_id}: out of stock for {name}"),
         Err(Error::NotFound(_)) => info!("buy {request_id}: no toy named {name:?}"),
         Err(e @ Error::BadRequest(_)) => info!("buy {request_id}: refused: {e}"),
         Err(e) => error!("buy {request_id}: failed: {e}"),
@@ -136,7 +136,7 @@ async fn buy_batch(requests: Vec<BuyRequest>, catalog: Arc<Catalog>) -> Response
                 let version = changed.entry(&request.name).or_default();
                 *version = (*version).max(receipt.version);
             }
-            Err(e) => info!("buy {}: refused: {e}", request.request_id),
+            Err(e) => debug!("buy {}: refused: {e}", request.request_id),
         }
     }
     let changed: Vec<(String, common::Version)> = changed

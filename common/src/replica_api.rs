@@ -19,6 +19,12 @@ pub const HEALTH: &str = "/internal/health";
 pub const LEADER: &str = "/internal/leader";
 /// `POST` [`PlaceRequest`] → [`Placed`] (leader only).
 pub const PLACE: &str = "/internal/place";
+/// `POST` `[PlaceRequest]` → one `Result<Placed>` per request, in order (leader only): what a
+/// frontend sends when many clients order at once, so an order costs no HTTP request of its own
+/// between frontend and leader. Each request is placed exactly as a `place` of its own.
+pub const PLACE_BATCH: &str = "/internal/place_batch";
+/// Most requests in one `place_batch`.
+pub const MAX_PLACE_BATCH: usize = 1024;
 /// `GET /internal/orders/{n}` → [`OrderEntry`] (leader only).
 pub const ORDERS: &str = "/internal/orders";
 /// `POST` [`Prepare`] → [`Promise`] (candidate to peer).
@@ -68,6 +74,12 @@ impl ReplicaClient {
 
     pub async fn place(&self, request: &PlaceRequest) -> Result<Placed> {
         self.peer.post(PLACE, request, PLACE_TIMEOUT).await
+    }
+
+    /// The outcome of each request of `batch`, in order. The outer error is the call's (the
+    /// replica unreachable); an inner one is that request's own answer.
+    pub async fn place_batch(&self, batch: &[PlaceRequest]) -> Result<Vec<Result<Placed>>> {
+        self.peer.post(PLACE_BATCH, batch, PLACE_TIMEOUT).await
     }
 
     pub async fn order(&self, number: OrderNumber) -> Result<OrderEntry> {

@@ -13,7 +13,7 @@ use common::public_api::{
 };
 use common::wire::PlaceRequest;
 use common::{format_cents, Error, FrontendId, OrderEntry, Product, Result};
-use log::{info, warn};
+use log::{debug, warn};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -138,7 +138,8 @@ fn answer<T: Serialize>(id: FrontendId, request: &str, result: Result<T>) -> Res
                     error.status()
                 );
             } else {
-                info!(
+                // A client's mistake or an empty shelf is routine: not worth a line per request.
+                debug!(
                     "frontend {id}: {request} refused: {} {error}",
                     error.status()
                 );
@@ -198,7 +199,7 @@ async fn place_order(headers: HeaderMap, body: Bytes, frontend: Arc<Frontend>) -
             async move { leader.place(request).await }
         });
         let placed = placed.await?;
-        info!(
+        debug!(
             "frontend {}: order {} placed: {} x {} ({})",
             frontend.id, placed.number, request.quantity, request.name, request.request_id
         );
@@ -244,7 +245,7 @@ fn render_metrics(frontend: Arc<Frontend>) -> Response {
 /// error body.
 fn recover(id: FrontendId, method: &Method, path: &FullPath, rejection: &Rejection) -> Response {
     let error = rejection_error(rejection);
-    info!(
+    debug!(
         "frontend {id}: {method} {} rejected: {} {error}",
         path.as_str(),
         error.status()

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::batcher::PlaceBatcher;
 use crate::metrics::{bump, Metrics};
 
 /// How long an order call keeps retrying through failovers before the client gets a 503.
@@ -44,11 +45,13 @@ pub(crate) struct Leader {
     pub id: ReplicaId,
     pub epoch: Epoch,
     client: ReplicaClient,
+    batcher: Arc<PlaceBatcher>,
 }
 
 impl Leader {
+    /// Places `request`, batched with whatever other orders go to this leader at the moment.
     pub(crate) async fn place(&self, request: &PlaceRequest) -> Result<Placed> {
-        self.client.place(request).await
+        self.batcher.place(request).await
     }
 
     pub(crate) async fn order(&self, number: OrderNumber) -> Result<OrderEntry> {
@@ -60,6 +63,7 @@ impl Leader {
 pub(crate) struct Leadership {
     frontend: FrontendId,
     replicas: BTreeMap<ReplicaId, ReplicaClient>,
+    batchers: BTreeMap<ReplicaId, Arc<PlaceBatcher>>,
     elector: Mutex<Elector>,
     current: watch::Sender<Option<(ReplicaId, Epoch)>>,
     /// Wakes the monitor at once after a failed call.
@@ -99,9 +103,14 @@ impl Leadership {
             replicas: replicas.keys().copied().collect(),
             seed: rand::random(),
         });
+        let batchers = replicas
+            .iter()
+            .map(|(id, client)| (*id, PlaceBatcher::new(client.clone())))
+            .collect();
         Leadership {
             frontend,
             replicas,
+            batchers,
             elector: Mutex::new(elector),
             current: watch::Sender::new(None),
             wake: Notify::new(),
@@ -121,6 +130,7 @@ impl Leadership {
             id,
             epoch,
             client: self.replicas[&id].clone(),
+            batcher: Arc::clone(&self.batchers[&id]),
         }
     }
 

@@ -23,6 +23,7 @@
 //! each follows the leader the replicas report.
 
 mod api;
+mod batcher;
 mod cache;
 mod catalog;
 mod error;

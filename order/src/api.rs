@@ -6,8 +6,9 @@ use common::http::{
     require_token, MAX_BODY_BYTES,
 };
 use common::replica_api as route;
-use common::wire::{AppendRequest, LeaderNotice, LogQuery, PlaceRequest, Prepare};
+use common::wire::{AppendRequest, LeaderNotice, LogQuery, PlaceRequest, Placed, Prepare};
 use common::{Error, OrderNumber, Result};
+use futures_util::future::join_all;
 use protocol::{Reply, Request};
 use serde::Serialize;
 use warp::reply::Response;
@@ -17,6 +18,8 @@ use crate::driver::NodeHandle;
 
 /// Appends carry the leader's whole suffix, so they may be far larger than client bodies.
 const MAX_APPEND_BYTES: u64 = 256 * 1024 * 1024;
+/// A full `place_batch`: [`route::MAX_PLACE_BATCH`] requests of a client body each at most.
+const MAX_PLACE_BATCH_BYTES: u64 = route::MAX_PLACE_BATCH as u64 * MAX_BODY_BYTES;
 
 /// All routes of the internal listener.
 pub(crate) fn routes(
@@ -36,6 +39,9 @@ pub(crate) fn routes(
     let place = internal_post::<PlaceRequest>(route::PLACE, MAX_BODY_BYTES)
         .and(with())
         .then(|place, n: NodeHandle| ask(n, Request::Place(place)));
+    let place_batch = internal_post::<Vec<PlaceRequest>>(route::PLACE_BATCH, MAX_PLACE_BATCH_BYTES)
+        .and(with())
+        .then(place_batch);
     let prepare = internal_post::<Prepare>(route::PREPARE, MAX_BODY_BYTES)
         .and(with())
         .then(|prepare, n: NodeHandle| ask(n, Request::Prepare(prepare)));
@@ -66,6 +72,8 @@ pub(crate) fn routes(
                 .unify()
                 .or(place)
                 .unify()
+                .or(place_batch)
+                .unify()
                 .or(order)
                 .unify()
                 .or(prepare)
@@ -77,6 +85,32 @@ pub(crate) fn routes(
         )
         .recover(recover_internal)
         .unify()
+}
+
+/// Every request of a batch handed to the node at once, as so many concurrent `place` calls: the
+/// driver steps them together, so they share one catalog batch and one flush.
+async fn place_batch(batch: Vec<PlaceRequest>, node: NodeHandle) -> Response {
+    if batch.len() > route::MAX_PLACE_BATCH {
+        return internal_reply::<()>(Err(Error::BadRequest(format!(
+            "a place_batch holds at most {} requests, not {}",
+            route::MAX_PLACE_BATCH,
+            batch.len()
+        ))));
+    }
+    let asks = batch.into_iter().map(|request| {
+        let node = node.clone();
+        async move {
+            match node.ask(Request::Place(request)).await {
+                Ok(Reply::Placed(placed)) => Ok(placed),
+                Ok(other) => Err(Error::Internal(format!(
+                    "the node answered a place with {other:?}"
+                ))),
+                Err(e) => Err(e),
+            }
+        }
+    });
+    let outcomes: Vec<Result<Placed>> = join_all(asks).await;
+    internal_reply(Ok(outcomes))
 }
 
 /// Hands `request` to the node and answers with what it says. The node's task owns all state, so
