@@ -56,7 +56,7 @@ impl Stats {
 /// is 0, the listener cannot be bound, or the final flush fails.
 pub async fn run(config: ClusterConfig, shutdown: Shutdown) -> Result<(), CatalogError> {
     config.validate()?;
-    let store = StockStore::open(&config.catalog_dir(), &config.products)?;
+    let store = StockStore::open_with(config.sled_config(&config.catalog_dir()), &config.products)?;
     let listener = common::http::bind(config.catalog.internal, "the catalog").await?;
     let addr = listener.local_addr().map_err(CatalogError::Address)?;
     let catalog = Arc::new(Catalog {

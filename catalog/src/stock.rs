@@ -54,9 +54,10 @@ impl StockStore {
         StockStore::open_with(sled::Config::new().path(path), products_file)
     }
 
-    /// [`Self::open`] with sled's `config` (its path included); tests turn sled's background
-    /// flush off with it, so that what is on disk is exactly what the store flushed.
-    pub(crate) fn open_with(
+    /// [`Self::open`] with sled's `config` (its path included): the service gives it its page
+    /// cache; tests turn sled's background flush off with it, so that what is on disk is exactly
+    /// what the store flushed.
+    pub fn open_with(
         config: sled::Config,
         products_file: &Path,
     ) -> Result<StockStore, CatalogError> {

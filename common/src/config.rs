@@ -54,6 +54,9 @@ impl ConfigError {
 pub const DEFAULT_RESTOCK_PERIOD_MS: u64 = 10_000;
 /// Default cache capacity, in products.
 pub const DEFAULT_CACHE_SIZE: usize = 64;
+/// Default page cache of each sled database (the catalog's, each replica's), in MiB. sled's own
+/// default is 1 GiB, which a long-running replica grows into; the hot part of a log is its tail.
+pub const DEFAULT_CACHE_MB: u64 = 16;
 
 /// The whole cluster, as every service sees it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -69,6 +72,10 @@ pub struct ClusterConfig {
     /// Log level (error, warn, info, debug, trace); `RUST_LOG` overrides it.
     #[serde(default = "default_log_level")]
     pub log_level: String,
+    /// Page cache of each sled database, in MiB: what bounds a replica's or the catalog's memory
+    /// as its data grows.
+    #[serde(default = "default_cache_mb")]
+    pub cache_mb: u64,
     pub catalog: CatalogConfig,
     #[serde(rename = "frontend")]
     pub frontends: Vec<FrontendConfig>,
@@ -110,6 +117,9 @@ pub struct ReplicaConfig {
     pub internal: SocketAddr,
 }
 
+fn default_cache_mb() -> u64 {
+    DEFAULT_CACHE_MB
+}
 fn default_log_level() -> String {
     "info".into()
 }
@@ -161,6 +171,9 @@ impl ClusterConfig {
         }
         if self.frontends.is_empty() {
             return Err(ConfigError::invalid("at least one [[frontend]] is needed"));
+        }
+        if self.cache_mb == 0 {
+            return Err(ConfigError::invalid("cache_mb must be at least 1"));
         }
         if self.catalog.restock_period_ms == 0 {
             return Err(ConfigError::invalid(
@@ -217,6 +230,13 @@ impl ClusterConfig {
             })
     }
 
+    /// How a service opens its sled database in `dir`: with the configured page cache.
+    pub fn sled_config(&self, dir: &Path) -> sled::Config {
+        sled::Config::new()
+            .path(dir)
+            .cache_capacity(self.cache_mb.saturating_mul(1024 * 1024))
+    }
+
     /// Votes needed for a majority of the order replicas (2 of 3).
     pub fn majority(&self) -> usize {
         self.replicas.len() / 2 + 1
@@ -247,6 +267,7 @@ impl ClusterConfig {
             data_root,
             products,
             log_level: default_log_level(),
+            cache_mb: DEFAULT_CACHE_MB,
             catalog: CatalogConfig {
                 internal: at(ports.catalog),
                 restock_period_ms: DEFAULT_RESTOCK_PERIOD_MS,

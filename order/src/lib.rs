@@ -44,7 +44,8 @@ pub async fn run(
 ) -> Result<(), ReplicaError> {
     let address = config.replica(id)?.internal;
     let dir = config.replica_dir(id);
-    let log = OrderLog::open(&dir).map_err(|source| ReplicaError::Log { id, source })?;
+    let log = OrderLog::open_with(config.sled_config(&dir))
+        .map_err(|source| ReplicaError::Log { id, source })?;
     let listener = common::http::bind(address, &format!("order replica {id}")).await?;
     let http = Peer::http_client();
     let peers: HashMap<ReplicaId, ReplicaClient> = config

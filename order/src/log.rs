@@ -58,12 +58,22 @@ fn storage<E: std::fmt::Display>(e: E) -> Error {
 }
 
 impl OrderLog {
-    /// Opens (or creates) the log in `dir`.
+    /// Opens (or creates) the log in `dir`, with sled's default settings.
     ///
     /// # Errors
     /// sled cannot open the directory (held by another process, damaged, no permission).
     pub fn open(dir: &Path) -> Result<OrderLog> {
-        let db = sled::open(dir)
+        OrderLog::open_with(sled::Config::new().path(dir))
+    }
+
+    /// Opens (or creates) the log sled's `config` says (its path, its page cache).
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_with(config: sled::Config) -> Result<OrderLog> {
+        let dir = config.path.clone();
+        let db = config
+            .open()
             .map_err(|e| Error::Storage(format!("cannot open order log {}: {e}", dir.display())))?;
         Ok(OrderLog {
             log: db.open_tree(LOG_TREE)?,
