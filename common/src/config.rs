@@ -362,4 +362,27 @@ mod tests {
             .to_string()
             .contains("bad cluster file"));
     }
+
+    /// The shipped cluster file sets the sled cache; a file without the key gets the small
+    /// default, and 0 is refused rather than handed to sled.
+    #[test]
+    fn the_sled_cache_has_a_small_default_and_no_zero() {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/cluster.toml");
+        let config = ClusterConfig::load(&shipped).expect("data/cluster.toml loads");
+        assert_eq!(config.cache_mb, DEFAULT_CACHE_MB);
+        let text = std::fs::read_to_string(&shipped).unwrap();
+        let without: String = text
+            .lines()
+            .filter(|l| !l.starts_with("cache_mb"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let parsed: ClusterConfig = toml::from_str(&without).unwrap();
+        assert_eq!(parsed.cache_mb, DEFAULT_CACHE_MB);
+        let zero = ClusterConfig {
+            cache_mb: 0,
+            ..parsed
+        };
+        let error = zero.validate().unwrap_err().to_string();
+        assert!(error.contains("cache_mb"), "{error}");
+    }
 }
