@@ -7,7 +7,7 @@ mod cluster;
 use cluster::{ClusterOptions, Service, TestCluster};
 use serde_json::json;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,15 +17,9 @@ const CACHE_TTL: Duration = Duration::from_secs(2);
 /// Polling and scheduling slack on top of the bound.
 const SLACK: Duration = Duration::from_secs(1);
 
-/// A catalog started from its own cluster file, killed with SIGKILL when dropped.
-struct CutOffCatalog(Child);
-
-impl Drop for CutOffCatalog {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// A catalog started from its own cluster file, by a cluster of its own that kills it (SIGKILL)
+/// when dropped.
+type CutOffCatalog = supervisor::LocalCluster;
 
 /// Starts the catalog of `cluster` from a copy of its cluster file in which frontend 1's
 /// internal address is a port nobody listens on, so every invalidation push to it fails while
@@ -45,19 +39,14 @@ fn catalog_pushing_to(cluster: &TestCluster, frontend_internal: SocketAddr) -> C
     std::fs::create_dir_all(&config.data_root).expect("data root");
     let path = config.data_root.join("catalog-cut-off.toml");
     std::fs::write(&path, config.to_toml()).expect("write the cluster file");
-    let stderr = std::fs::File::create(cluster.local.stderr_path(Service::Catalog))
-        .expect("catalog stderr file");
-    let child = Command::new(env!("CARGO_BIN_EXE_toystore"))
-        .arg("catalog")
-        .arg("--config")
-        .arg(&path)
-        .env("TOYSTORE_TOKEN", &config.token)
-        .env("TOYSTORE_DATA_ROOT", &config.data_root)
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .expect("start the catalog");
-    CutOffCatalog(child)
+    let mut catalog = supervisor::LocalCluster::from_config(
+        Path::new(env!("CARGO_BIN_EXE_toystore")),
+        &path,
+        config,
+        supervisor::ChildOutput::Files,
+    );
+    catalog.spawn(Service::Catalog).expect("start the catalog");
+    catalog
 }
 
 /// A TCP relay to a frontend's internal port: while closed it drops every connection at once
