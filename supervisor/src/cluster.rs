@@ -1,33 +1,15 @@
 //! The [`LocalCluster`] and its knobs: starting, stopping and killing the processes.
 
 use common::FileError;
-use common::{ClusterConfig, FrontendId, ReplicaId};
+use common::{ClusterConfig, FrontendId};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::SupervisorError;
 use crate::launcher::Launcher;
-
-/// One process of the store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Service {
-    Catalog,
-    Replica(ReplicaId),
-    Frontend(FrontendId),
-}
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Service::Catalog => write!(f, "catalog"),
-            Service::Replica(id) => write!(f, "order-{id}"),
-            Service::Frontend(id) => write!(f, "frontend-{id}"),
-        }
-    }
-}
+use crate::service::Service;
 
 /// Where a child's standard output and error go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

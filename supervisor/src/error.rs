@@ -3,7 +3,7 @@
 use common::{ConfigError, ReplicaId};
 use std::time::Duration;
 
-use crate::cluster::Service;
+use crate::service::Service;
 
 /// The failure of a [`LocalCluster`](crate::LocalCluster) operation.
 #[derive(Debug, thiserror::Error)]

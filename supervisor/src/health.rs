@@ -8,8 +8,9 @@ use common::wire::{Health, LogPage, LogQuery, Role, MAX_LOG_PAGE};
 use common::{Epoch, OrderEntry, ReplicaId};
 use std::time::{Duration, Instant};
 
-use crate::cluster::{LocalCluster, Service};
+use crate::cluster::LocalCluster;
 use crate::error::SupervisorError;
+use crate::service::Service;
 
 impl LocalCluster {
     /// The typed client of replica `id`'s internal API.

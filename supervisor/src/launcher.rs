@@ -5,7 +5,8 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
-use crate::cluster::{LocalCluster, Service};
+use crate::cluster::LocalCluster;
+use crate::service::Service;
 
 type Prefix = Box<dyn Fn(Service) -> Vec<OsString> + Send + Sync>;
 

@@ -15,8 +15,10 @@ mod create;
 mod error;
 mod health;
 mod launcher;
+mod service;
 mod stderr;
 
-pub use cluster::{ChildOutput, LocalCluster, Service};
+pub use cluster::{ChildOutput, LocalCluster};
 pub use create::{free_ports, ClusterOptions};
 pub use error::SupervisorError;
+pub use service::Service;
