@@ -5,7 +5,8 @@
 //! of a run while it is down, then it is started again; the time from the start of its process
 //! to its first `ready` health (a replica reports ready only once it has read its peers' logs
 //! past its commit index and adopted what it missed) gives orders caught up per second. The
-//! health is polled every [`POLL`], so times are exact to about that.
+//! health is polled every [`POLL`], so times are exact to about that. With a preload, a follower
+//! is also killed before it and restarted after it, so it misses the preload's orders.
 //!
 //! Restart: the same follower, caught up and with no order placed meanwhile, is killed and started
 //! again; its start to ready is what a restart costs with a log of that length (opening sled,
@@ -21,7 +22,7 @@ use crate::ToolError;
 
 /// How often the restarted replica's health is asked.
 const POLL: Duration = Duration::from_millis(5);
-/// Longest a restarted replica may take to get ready, on top of a second per 10,000 missed.
+/// Longest a restarted replica may take to get ready, on top of a second per 1,000 missed.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Connections placing orders while the follower is down.
 pub(crate) const CATCH_UP_CLIENTS: usize = 64;
@@ -58,6 +59,13 @@ pub(crate) struct Restart {
     pub restart_to_ready: Duration,
 }
 
+/// A follower killed for a catch-up, and the length of its log then.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Down {
+    follower: ReplicaId,
+    len: u64,
+}
+
 /// Kills a follower, places orders for `down_for`, restarts it and times it to ready.
 ///
 /// # Errors
@@ -67,19 +75,41 @@ pub(crate) async fn catch_up(
     target: &OrderTarget,
     down_for: Duration,
 ) -> Result<CatchUp, ToolError> {
-    let follower = follower(cluster).await?;
-    let before = health_len(cluster, follower).await?;
-    cluster.kill(Service::Replica(follower))?;
+    let down = kill_follower(cluster).await?;
     let outcome = target.run_for(CATCH_UP_CLIENTS, down_for).await?;
+    restart_behind(cluster, down, outcome.errors).await
+}
+
+/// Kills a follower (SIGKILL), for [`restart_behind`] once orders were placed without it.
+///
+/// # Errors
+/// No leader, or no follower that answers.
+pub(crate) async fn kill_follower(cluster: &mut LocalCluster) -> Result<Down, ToolError> {
+    let follower = follower(cluster).await?;
+    let len = health_len(cluster, follower).await?;
+    cluster.kill(Service::Replica(follower))?;
+    Ok(Down { follower, len })
+}
+
+/// Starts the follower of `down` again and times it to ready; `errors` are the orders that
+/// failed while it was down.
+///
+/// # Errors
+/// It cannot be started, or is not ready in time (a minute, and a second per 1,000 missed).
+pub(crate) async fn restart_behind(
+    cluster: &mut LocalCluster,
+    down: Down,
+    errors: u64,
+) -> Result<CatchUp, ToolError> {
     let committed = log_orders(cluster).await?;
-    let missed = committed.saturating_sub(before);
-    let timeout = READY_TIMEOUT + Duration::from_secs(missed / 10_000);
-    let restart_to_ready = restart(cluster, follower, timeout).await?;
-    let behind_at_ready = committed.saturating_sub(health_len(cluster, follower).await?);
+    let missed = committed.saturating_sub(down.len);
+    let timeout = READY_TIMEOUT + Duration::from_secs(missed / 1_000);
+    let restart_to_ready = restart(cluster, down.follower, timeout).await?;
+    let behind_at_ready = committed.saturating_sub(health_len(cluster, down.follower).await?);
     Ok(CatchUp {
-        follower,
+        follower: down.follower,
         missed,
-        errors: outcome.errors,
+        errors,
         restart_to_ready,
         behind_at_ready,
         log_orders: committed,

@@ -1,5 +1,6 @@
 //! Disk: the bytes of a service's data directory (every file under it, walked), as allocated on
-//! disk (what `du` shows) and as the files' lengths.
+//! disk (what `du` shows) and as the files' lengths; the service's text log (`*.log`, written
+//! there by `common::logging`) is also counted apart, so the sled part can be told from it.
 
 use common::FileError;
 use std::os::unix::fs::MetadataExt;
@@ -14,7 +15,16 @@ pub(crate) struct DirSize {
     pub allocated: u64,
     /// Sum of its files' lengths.
     pub apparent: u64,
+    /// Blocks allocated to the text logs (`*.log` files) among them, in bytes.
+    pub text_logs: u64,
     pub files: u64,
+}
+
+impl DirSize {
+    /// What sled holds: everything but the text logs.
+    pub(crate) fn sled(&self) -> u64 {
+        self.allocated - self.text_logs
+    }
 }
 
 /// Walks `dir` (symbolic links are not followed).
@@ -35,6 +45,9 @@ pub(crate) fn dir_size(dir: &Path) -> Result<DirSize, ToolError> {
                 pending.push(path);
             } else if meta.is_file() {
                 size.allocated += meta.blocks() * 512;
+                if path.extension().is_some_and(|e| e == "log") {
+                    size.text_logs += meta.blocks() * 512;
+                }
                 size.apparent += meta.len();
                 size.files += 1;
             }
@@ -52,9 +65,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temporary directory");
         std::fs::write(dir.path().join("a"), [0u8; 1000]).expect("write");
         std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
-        std::fs::write(dir.path().join("sub/b"), [0u8; 24]).expect("write");
+        std::fs::write(dir.path().join("sub/b.log"), [0u8; 24]).expect("write");
         let size = dir_size(dir.path()).expect("readable");
         assert_eq!((size.apparent, size.files), (1024, 2));
-        assert!(size.allocated >= 1024, "{size:?}");
+        assert!(size.allocated >= 1024 && size.text_logs > 0, "{size:?}");
+        assert!(size.sled() < size.allocated, "{size:?}");
     }
 }

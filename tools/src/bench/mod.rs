@@ -13,8 +13,8 @@
 //!
 //! Then, for each preload level (orders put in the log first, [`preload`]): durable orders/s and
 //! latency at each client count ([`orders`]), the RSS of every service ([`memory`]), bytes on disk
-//! per order ([`disk`]), the catch-up of a follower that missed orders and the restart of an
-//! up-to-date one ([`catch_up`]). Once, at the first level: the cached `GET /products/Tux`
+//! per order ([`disk`]), the catch-up of a follower that missed orders (those of a timed run and,
+//! at a level that preloads, the preload's) and the restart of an up-to-date one ([`catch_up`]). Once, at the first level: the cached `GET /products/Tux`
 //! against the HTTP baseline ([`reads`]) and the buy latency of `tools::load` sessions
 //! ([`mixed`]). Last: the leader killed with SIGKILL under load ([`failover`]). [`report`] holds
 //! the rows, their baselines, ratios and targets, and prints the table.

@@ -233,7 +233,7 @@ fn cells(row: &Row) -> [String; 10] {
 
 /// A number as the table prints it: thousands separated above 1,000, three significant digits
 /// below.
-fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if value.abs() >= 1000.0 {
         let digits = format!("{:.0}", value.abs());
         let mut grouped = String::new();

@@ -12,7 +12,7 @@ use super::mixed::MixedRun;
 use super::orders::{median, OrderRun};
 use super::preload::{Preloaded, PRELOAD_CONNECTIONS};
 use super::reads::{Reads, GET_CONNECTIONS};
-use super::report::{Row, Target};
+use super::report::{number, Row, Target};
 
 /// The targets.
 const ORDERS_PER_S_AT_64: f64 = 10_000.0;
@@ -199,7 +199,8 @@ pub(crate) fn memory(level: u64, log: u64, sizes: &[(Service, u64)]) -> Vec<Row>
     rows
 }
 
-/// Bytes allocated per order: the largest replica's (each over its own log) and the catalog's.
+/// Bytes allocated per order, the whole data directory (text log included) over the orders in
+/// the log: the largest replica's (each over its own log) and the catalog's.
 pub(crate) fn disk(
     level: u64,
     log: u64,
@@ -222,8 +223,8 @@ pub(crate) fn disk(
                 per(size.allocated, orders),
             )
             .detail(
-                format!("order_{id}_apparent_bytes_per_order"),
-                per(size.apparent, orders),
+                format!("order_{id}_sled_bytes_per_order"),
+                per(size.sled(), orders),
             )
             .detail(format!("order_{id}_mb"), size.allocated as f64 / MB);
     }
@@ -236,32 +237,37 @@ pub(crate) fn disk(
             "bytes",
         )
         .level(level, log)
-        .detail("apparent_bytes_per_order", per(catalog.apparent, log))
+        .detail("sled_bytes_per_order", per(catalog.sled(), log))
         .detail("mb", catalog.allocated as f64 / MB),
     ]
 }
 
+/// The catch-up of a follower down for a timed run of 64 connections.
 pub(crate) fn catch_up(level: u64, caught: &CatchUp) -> Row {
-    Row::new(
-        "catch_up_orders_per_s",
-        format!(
-            "catch-up of a follower that missed {} orders",
-            caught.missed
-        ),
-        caught.orders_per_second(),
-        "orders/s",
-    )
-    .clients(CATCH_UP_CLIENTS)
-    .level(level, caught.log_orders)
-    .errors(caught.errors)
-    .target(Target::AtLeast(CATCH_UP_PER_S))
-    .detail("missed_orders", caught.missed as f64)
-    .detail(
-        "restart_to_ready_ms",
-        caught.restart_to_ready.as_secs_f64() * 1000.0,
-    )
-    .detail("behind_at_ready", caught.behind_at_ready as f64)
-    .detail("replica", f64::from(caught.follower))
+    let missed = number(caught.missed as f64);
+    let what = format!("catch-up of a follower that missed {missed} orders");
+    catch_up_row("catch_up_orders_per_s", what, level, caught).clients(CATCH_UP_CLIENTS)
+}
+
+/// The catch-up of a follower down for the whole preload of a level.
+pub(crate) fn catch_up_preload(level: u64, caught: &CatchUp) -> Row {
+    let missed = number(caught.missed as f64);
+    let what = format!("catch-up of a follower that missed the preload's {missed} orders");
+    catch_up_row("catch_up_preload_orders_per_s", what, level, caught).clients(PRELOAD_CONNECTIONS)
+}
+
+fn catch_up_row(key: &'static str, what: String, level: u64, caught: &CatchUp) -> Row {
+    Row::new(key, what, caught.orders_per_second(), "orders/s")
+        .level(level, caught.log_orders)
+        .errors(caught.errors)
+        .target(Target::AtLeast(CATCH_UP_PER_S))
+        .detail("missed_orders", caught.missed as f64)
+        .detail(
+            "restart_to_ready_ms",
+            caught.restart_to_ready.as_secs_f64() * 1000.0,
+        )
+        .detail("behind_at_ready", caught.behind_at_ready as f64)
+        .detail("replica", f64::from(caught.follower))
 }
 
 pub(crate) fn restart(level: u64, restart: &Restart) -> Row {

@@ -130,10 +130,24 @@ impl Bench<'_> {
     async fn level(&mut self, level: u64, first: bool) -> Result<(), ToolError> {
         let options = self.options;
         let say = self.say;
+        // With a catch-up to measure, a follower misses the preload's orders.
+        let behind = log_orders(&self.cluster).await? < level;
+        let down = if behind && options.measures(Measure::CatchUp) {
+            Some(catch_up::kill_follower(&mut self.cluster).await?)
+        } else {
+            None
+        };
         let filled =
             preload::fill(&self.cluster, &self.target, level, options.progress, say).await?;
         if filled.placed > 0 {
             self.rows.push(rows::preload(level, &filled));
+        }
+        if let Some(down) = down {
+            say(&format!(
+                "preload {level}: catch-up of a follower that missed it"
+            ));
+            let caught = catch_up::restart_behind(&mut self.cluster, down, filled.errors).await?;
+            self.rows.push(rows::catch_up_preload(level, &caught));
         }
         let mut disk_baseline = None;
         if options.measures(Measure::Orders) || options.measures(Measure::Mixed) {
