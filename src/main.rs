@@ -1,6 +1,7 @@
 //! `toystore`: one command for every part of the store. It parses arguments, sets up logging and
 //! calls the service's `run`; the services live in their crates.
 
+mod bench_cmd;
 mod client_cmd;
 mod drill_cmd;
 mod duration;
@@ -30,21 +31,16 @@ enum Command {
     /// Start the whole store on this machine: catalog, every order replica and every frontend,
     /// each as its own process. Stops them all on Ctrl-C or SIGTERM.
     Up(ClusterArgs),
-    /// Measure durable orders per second and order latency at several client counts, on a
-    /// cluster of its own on loopback (release build recommended).
-    Bench {
-        /// Concurrent clients, one run set per value.
-        #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
-        clients: Vec<usize>,
-        /// Length of each run.
-        #[arg(long, default_value_t = 5)]
-        seconds: u64,
-        /// Runs per client count (the summary shows the median).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
-        /// Also write every run as JSON here.
+    /// Measure the performance table on a cluster of its own on loopback: durable orders/s and
+    /// latency, cached reads, catch-up, failover, disk and memory, each next to a baseline
+    /// started in the same run (release build recommended).
+    Bench(bench_cmd::BenchArgs),
+    /// The bench's HTTP baseline: a bare warp handler answering Tux's JSON on 127.0.0.1:PORT
+    /// until killed (started by `toystore bench`).
+    #[command(name = "bench-baseline-http", hide = true)]
+    BenchBaselineHttp {
         #[arg(long)]
-        json: Option<PathBuf>,
+        port: u16,
     },
     /// Run load sessions against a frontend (query a random toy, buy it with probability p),
     /// print latency per request type, and verify every acknowledged order.
@@ -140,12 +136,8 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
     let shutdown = || Shutdown::on(common::shutdown::terminate_signal());
     match command {
         Command::Up(cluster) => up::run(&cluster.config, cluster.load()?).await,
-        Command::Bench {
-            clients,
-            seconds,
-            runs,
-            json,
-        } => Ok(tools::bench::run(&clients, seconds, runs, json.as_deref()).await?),
+        Command::Bench(args) => bench_cmd::run(args).await,
+        Command::BenchBaselineHttp { port } => Ok(tools::bench::baseline_http::serve(port).await?),
         Command::Client(args) => client_cmd::run(args).await,
         Command::Eval(args) => eval::run(args).await,
         Command::Catalog {

@@ -272,6 +272,12 @@ impl LocalCluster {
             ChildOutput::Inherit => String::new(),
         }
     }
+
+    /// The pid of a service this cluster started and has not reaped, `None` otherwise (for
+    /// reading its `/proc/<pid>` entries, such as its memory).
+    pub fn pid(&self, service: Service) -> Option<u32> {
+        self.running.get(&service).map(Child::id)
+    }
 }
 
 impl Drop for LocalCluster {

@@ -56,6 +56,20 @@ pub enum ToolError {
     /// The store did not reach the state the tool waits for (convergence, readiness).
     #[error("{0}")]
     NotConverged(String),
+    /// A process or listener of the tool's own (the bench's HTTP baseline) that cannot start.
+    #[error("cannot start {what}: {source}")]
+    Start {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bench's bare sled baseline failed.
+    #[error("sled baseline in {}: {source}", path.display())]
+    Sled {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
 }
 
 impl ToolError {
