@@ -22,5 +22,6 @@ pub mod drill;
 mod error;
 pub mod eval;
 pub mod load;
+mod machine;
 
 pub use error::ToolError;

@@ -32,13 +32,7 @@ pub struct DiskBaseline {
 /// # Errors
 /// The directory cannot be made, or sled fails to open, write or flush.
 pub async fn measure(parent: &Path, length: Duration) -> Result<DiskBaseline, ToolError> {
-    let dir = tempfile::Builder::new()
-        .prefix("bench-disk-baseline-")
-        .tempdir_in(parent)
-        .map_err(common::FileError::about(
-            "cannot make a directory in",
-            parent,
-        ))?;
+    let dir = crate::machine::scratch_dir("bench-disk-baseline-", parent)?;
     let path = dir.path().to_path_buf();
     let measured = tokio::task::spawn_blocking(move || flush_loop(&path, length))
         .await

@@ -45,5 +45,5 @@ mod setup;
 
 pub use options::{BenchOptions, Measure};
 pub use orders::OrderRun;
-pub use report::{BenchReport, Row, Setup, Target};
+pub use report::{BenchReport, BenchSetup, Row, Target};
 pub use run::run;

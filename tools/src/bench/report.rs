@@ -138,7 +138,7 @@ impl Row {
 
 /// How the run was made, for reading its figures later.
 #[derive(Clone, Debug, Serialize)]
-pub struct Setup {
+pub struct BenchSetup {
     pub quick: bool,
     pub debug_build: bool,
     pub cores: usize,
@@ -157,7 +157,7 @@ pub struct Setup {
 /// Everything a bench run found.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
-    pub setup: Setup,
+    pub setup: BenchSetup,
     pub rows: Vec<Row>,
     /// Every orders/s run, at every level and client count.
     pub order_runs: Vec<OrderRun>,

@@ -1,7 +1,7 @@
 //! A bench run from start to end: the cluster and the HTTP baseline, each preload level in turn,
 //! the failover last, then every process stopped.
 
-use common::FileError;
+use crate::machine::{load_average, scratch_dir};
 use std::time::Instant;
 use supervisor::LocalCluster;
 
@@ -10,7 +10,7 @@ use super::baseline_http::BaselineHttp;
 use super::options::{BenchOptions, Measure};
 use super::orders::{self, OrderRun, OrderTarget};
 use super::preload::{self, log_orders};
-use super::report::{BenchReport, Row, Setup};
+use super::report::{BenchReport, BenchSetup, Row};
 use super::setup::{self, READY_TIMEOUT, STOP_GRACE};
 use super::{catch_up, disk, failover, memory, mixed, reads, rows};
 use crate::ToolError;
@@ -38,13 +38,7 @@ pub async fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchRepo
     options.validate()?;
     let started = Instant::now();
     let load_before = load_average();
-    let products_dir = tempfile::Builder::new()
-        .prefix("toystore-bench-")
-        .tempdir()
-        .map_err(FileError::about(
-            "cannot make a temporary directory in",
-            &std::env::temp_dir(),
-        ))?;
+    let products_dir = scratch_dir("toystore-bench-", &std::env::temp_dir())?;
     let products = setup::write_products(products_dir.path())?;
     say("starting a cluster: catalog, 3 order replicas, a frontend");
     let cluster = setup::start_cluster(&options.exe, &products).await?;
@@ -74,7 +68,7 @@ pub async fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchRepo
         .map(|m| m.name().to_string())
         .collect();
     Ok(BenchReport {
-        setup: Setup {
+        setup: BenchSetup {
             quick: options.quick,
             debug_build: cfg!(debug_assertions),
             cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -239,10 +233,4 @@ impl Bench<'_> {
         self.rows.extend(rows::disk(level, log, &replicas, catalog));
         Ok(())
     }
-}
-
-/// The 1-minute load average from `/proc/loadavg`, where there is one.
-fn load_average() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().next()?.parse().ok()
 }

@@ -1,6 +1,7 @@
 //! The evaluation from start to end: one cluster, the sweep with the cache on and off, the
 //! replacement and failover experiments, then `results.json`, `report.md` and the plots.
 
+use crate::machine::{load_average, scratch_dir};
 use crate::ToolError;
 use common::FileError;
 use serde_json::value::RawValue;
@@ -57,13 +58,7 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
         Plan::standard(toys.len())
     };
     // The shipped catalog with every toy's stock raised; lives as long as the cluster.
-    let catalog_dir = tempfile::Builder::new()
-        .prefix("toystore-eval-")
-        .tempdir()
-        .map_err(FileError::about(
-            "cannot make a temporary directory in",
-            &std::env::temp_dir(),
-        ))?;
+    let catalog_dir = scratch_dir("toystore-eval-", &std::env::temp_dir())?;
     let products = stocked_products(&options.products, plan.stock, catalog_dir.path())?;
     let cluster_options = ClusterOptions {
         cache_size: plan.cache_size,
@@ -154,12 +149,6 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
         results.total_seconds
     ));
     Ok(results)
-}
-
-/// The 1-minute load average from `/proc/loadavg`, where there is one.
-fn load_average() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    text.split_whitespace().next()?.parse().ok()
 }
 
 /// A copy of the products file in `dir` with every toy's quantity set to `stock` (names and
