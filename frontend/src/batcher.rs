@@ -17,8 +17,6 @@ use tokio::sync::oneshot;
 /// fills keeps the leader busy without sending orders one by one.
 const MAX_IN_FLIGHT: usize = 2;
 
-type Waiting = (PlaceRequest, oneshot::Sender<Result<Placed>>);
-
 /// The orders waiting for one replica, and the batches on their way to it.
 #[derive(Debug)]
 pub(crate) struct PlaceBatcher {
@@ -26,11 +24,16 @@ pub(crate) struct PlaceBatcher {
     queue: Mutex<Queue>,
 }
 
+/// Orders waiting for the next batch: `requests[i]` is answered through `answers[i]`.
 #[derive(Debug, Default)]
 struct Queue {
-    waiting: Vec<Waiting>,
+    requests: Vec<PlaceRequest>,
+    answers: Vec<oneshot::Sender<Result<Placed>>>,
     in_flight: usize,
 }
+
+/// One batch on its way: the requests sent, and where each one's outcome goes.
+type Batch = (Vec<PlaceRequest>, Vec<oneshot::Sender<Result<Placed>>>);
 
 impl PlaceBatcher {
     pub(crate) fn new(client: ReplicaClient) -> Arc<PlaceBatcher> {
@@ -48,10 +51,11 @@ impl PlaceBatcher {
         let (answer, answered) = oneshot::channel();
         let batch = {
             let mut queue = common::sync::lock(&self.queue);
-            queue.waiting.push((request.clone(), answer));
+            queue.requests.push(request.clone());
+            queue.answers.push(answer);
             if queue.in_flight < MAX_IN_FLIGHT {
                 queue.in_flight += 1;
-                Some(take_batch(&mut queue.waiting))
+                Some(queue.take_batch())
             } else {
                 None
             }
@@ -66,12 +70,12 @@ impl PlaceBatcher {
     }
 
     /// Sends `batch`, then every batch that filled meanwhile, until none is waiting.
-    async fn send(self: Arc<Self>, mut batch: Vec<Waiting>) {
+    async fn send(self: Arc<Self>, mut batch: Batch) {
         loop {
-            let requests: Vec<PlaceRequest> = batch.iter().map(|(r, _)| r.clone()).collect();
+            let (requests, answers) = batch;
             match self.client.place_batch(&requests).await {
-                Ok(outcomes) if outcomes.len() == batch.len() => {
-                    for ((_, answer), outcome) in batch.into_iter().zip(outcomes) {
+                Ok(outcomes) if outcomes.len() == answers.len() => {
+                    for (answer, outcome) in answers.into_iter().zip(outcomes) {
                         let _ = answer.send(outcome);
                     }
                 }
@@ -79,30 +83,35 @@ impl PlaceBatcher {
                     let e = Error::Internal(format!(
                         "replica answered {} outcomes for {} orders",
                         outcomes.len(),
-                        batch.len()
+                        answers.len()
                     ));
-                    answer_all(batch, &e);
+                    answer_all(answers, &e);
                 }
-                Err(e) => answer_all(batch, &e),
+                Err(e) => answer_all(answers, &e),
             }
             let mut queue = common::sync::lock(&self.queue);
-            if queue.waiting.is_empty() {
+            if queue.requests.is_empty() {
                 queue.in_flight -= 1;
                 return;
             }
-            batch = take_batch(&mut queue.waiting);
+            batch = queue.take_batch();
         }
     }
 }
 
-/// The oldest waiting orders, at most a batch of them.
-fn take_batch(waiting: &mut Vec<Waiting>) -> Vec<Waiting> {
-    let n = waiting.len().min(MAX_PLACE_BATCH);
-    waiting.drain(..n).collect()
+impl Queue {
+    /// The oldest waiting orders, at most a batch of them.
+    fn take_batch(&mut self) -> Batch {
+        let n = self.requests.len().min(MAX_PLACE_BATCH);
+        (
+            self.requests.drain(..n).collect(),
+            self.answers.drain(..n).collect(),
+        )
+    }
 }
 
-fn answer_all(batch: Vec<Waiting>, error: &Error) {
-    for (_, answer) in batch {
+fn answer_all(answers: Vec<oneshot::Sender<Result<Placed>>>, error: &Error) {
+    for answer in answers {
         let _ = answer.send(Err(error.clone()));
     }
 }
