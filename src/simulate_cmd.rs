@@ -62,6 +62,7 @@ enum Flaw {
     UncheckedEpochs,
     CatchUpKeepsEpoch,
     DropWithinSynced,
+    CatchUpDropsAgreeingTail,
 }
 
 fn replica_count(text: &str) -> Result<usize, String> {
@@ -88,6 +89,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
             Some(Flaw::UncheckedEpochs) => flaws.unchecked_epochs = true,
             Some(Flaw::CatchUpKeepsEpoch) => flaws.catch_up_keeps_epoch = true,
             Some(Flaw::DropWithinSynced) => flaws.drop_within_synced = true,
+            Some(Flaw::CatchUpDropsAgreeingTail) => flaws.catch_up_drops_agreeing_tail = true,
         }
         c.flaws = flaws;
         c

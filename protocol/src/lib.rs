@@ -22,6 +22,7 @@
 //! append per follower.
 
 mod election;
+mod fetch;
 mod follower;
 mod io;
 mod leading;
@@ -35,6 +36,7 @@ pub mod store;
 mod tests;
 
 pub use election::{Action, Elector, ElectorConfig};
+pub use fetch::{FETCH_WINDOW, MAX_RESEND_TICKS};
 pub use io::{BuyOutcome, Call, Output, Reply, Request, Tag};
 pub use leading::{
     APPEND_RETRY_TICKS, COMMIT_TIMEOUT_TICKS, HEARTBEAT_TICKS, MAX_BATCH, STEP_DOWN_TICKS,
@@ -63,4 +65,7 @@ pub struct Flaws {
     /// Found while writing the node: an append that a newer one overtook drops the leader's own
     /// adopted entries past its end.
     pub drop_within_synced: bool,
+    /// Found while writing the paged catch-up: a catch-up drops its own tail past a committed
+    /// page even where the tail agrees with it (and may hold acknowledged orders).
+    pub catch_up_drops_agreeing_tail: bool,
 }

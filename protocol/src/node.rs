@@ -63,6 +63,9 @@ pub struct Node<S: LogStore> {
     pub(crate) now: u64,
     pub(crate) outputs: Vec<Output>,
     halted: bool,
+    /// Most entries this replica asks a peer for, and gives, in one page of a log read:
+    /// [`MAX_LOG_PAGE`]; the simulator makes it small so that its short logs are read in pages.
+    pub page_limit: usize,
     /// Old behaviours kept switchable so the simulator can prove it finds them; all off in
     /// production.
     pub flaws: Flaws,
@@ -103,6 +106,7 @@ impl<S: LogStore> Node<S> {
             now: 0,
             outputs: Vec::new(),
             halted: false,
+            page_limit: MAX_LOG_PAGE,
             flaws: Flaws::default(),
         })
     }
@@ -454,7 +458,7 @@ impl<S: LogStore> Node<S> {
             )));
         }
         self.grant(epoch, leader)?;
-        let entries = self.entries_from(from, MAX_LOG_PAGE)?;
+        let entries = self.entries_from(from, self.page_limit)?;
         Ok(Some(Reply::Promise(Promise {
             epoch: self.epoch,
             log_epoch: self.log_epoch,
@@ -476,7 +480,7 @@ impl<S: LogStore> Node<S> {
 
     fn page(&self, query: &LogQuery) -> Result<LogPage> {
         Ok(LogPage {
-            entries: self.entries_from(query.from, query.limit.min(MAX_LOG_PAGE))?,
+            entries: self.entries_from(query.from, query.limit.min(self.page_limit))?,
             epoch: self.epoch,
             log_epoch: self.log_epoch,
             len: self.len,

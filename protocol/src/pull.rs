@@ -1,16 +1,18 @@
 //! Reading peers' logs: the catch-up of a restarted replica and the takeover of a candidate.
 //! Both read every peer's log past the local commit index, pick the best log
-//! ([`best_log`]), fetch the rest of it page by page if it is long, and adopt it whole.
+//! ([`best_log`]), fetch the rest of it page by page if it is long (`fetch.rs`), and adopt it:
+//! a catch-up writes its committed part page by page as it comes, a takeover adopts it whole.
 //!
 //! A takeover's reads are fencing reads ([`Prepare`]): each peer grants the candidate the epoch
 //! before it answers, so once a majority has answered no older leader can commit, and the best
 //! of their logs holds every committed entry. The candidate leads only then.
 
-use common::wire::{LogPage, LogQuery, Prepare, Promise, MAX_LOG_PAGE};
+use common::wire::{LogPage, LogQuery, Prepare, Promise};
 use common::{Epoch, Error, OrderEntry, ReplicaId, Result};
-use log::{info, warn};
+use log::info;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::fetch::Fetch;
 use crate::io::{Call, Reply, Request, Tag};
 use crate::leading::Leading;
 use crate::node::{Duty, Node};
@@ -53,8 +55,11 @@ pub(crate) struct Pull {
     pub refused: BTreeSet<ReplicaId>,
     pub started: u64,
     pub last_sent: u64,
-    /// The best log, being fetched page by page from this peer.
-    pub fetching: Option<(ReplicaId, Page)>,
+    /// The best log, being fetched page by page.
+    pub fetching: Option<Box<Fetch>>,
+    /// Whether the leader's appends changed the log while the catch-up wrote committed pages:
+    /// then the fetched tail is not adopted (the leader's own entries may be acknowledged).
+    pub fed_meanwhile: bool,
 }
 
 /// A candidate's takeover of `epoch`: the notices waiting for it and its read.
@@ -73,7 +78,7 @@ enum Decision {
 }
 
 impl<S: LogStore> Node<S> {
-    fn new_pull(&self) -> Pull {
+    pub(crate) fn new_pull(&self) -> Pull {
         Pull {
             from: self.commit_len,
             mine: self.summary(),
@@ -82,7 +87,15 @@ impl<S: LogStore> Node<S> {
             started: self.now,
             last_sent: self.now,
             fetching: None,
+            fed_meanwhile: false,
         }
+    }
+
+    /// Whether the log changed since the catch-up last looked (the leader appended meanwhile).
+    pub(crate) fn fed_since_pull(&self) -> bool {
+        self.catch_up.as_ref().is_some_and(|pull| {
+            pull.fed_meanwhile || self.summary() != pull.mine || self.commit_len != pull.from
+        })
     }
 
     pub(crate) fn begin_catch_up(&mut self) {
@@ -115,14 +128,14 @@ impl<S: LogStore> Node<S> {
         self.advance_pull()
     }
 
-    fn pull(&mut self) -> Option<&mut Pull> {
+    pub(crate) fn pull(&mut self) -> Option<&mut Pull> {
         match &mut self.duty {
             Duty::Candidate(takeover) => Some(&mut takeover.pull),
             _ => self.catch_up.as_mut(),
         }
     }
 
-    fn takeover_epoch(&self) -> Option<Epoch> {
+    pub(crate) fn takeover_epoch(&self) -> Option<Epoch> {
         match &self.duty {
             Duty::Candidate(takeover) => Some(takeover.epoch),
             _ => None,
@@ -130,36 +143,35 @@ impl<S: LogStore> Node<S> {
     }
 
     /// Sends the pull's reads: the fetch of the best log, or a read to every peer not heard yet.
-    fn send_pull_reads(&mut self) {
+    pub(crate) fn send_pull_reads(&mut self) {
         let (id, epoch, now) = (self.id, self.takeover_epoch(), self.now);
         let peers = self.peers.clone();
+        let page_limit = self.page_limit;
         let Some(pull) = self.pull() else { return };
+        if pull.fetching.is_some() {
+            return self.send_fetch_reads(true);
+        }
         pull.last_sent = now;
+        let from = pull.from;
         let mut sends = Vec::new();
-        if let Some((peer, page)) = &pull.fetching {
-            let at = pull.from + page.entries.len() as u64;
-            sends.push((*peer, log_read(at), Call::Log { from: at }));
-        } else {
-            let from = pull.from;
-            let unheard: Vec<ReplicaId> = peers
-                .iter()
-                .copied()
-                .filter(|p| !pull.answers.contains_key(p) && !pull.refused.contains(p))
-                .collect();
-            for peer in unheard {
-                sends.push(match epoch {
-                    Some(epoch) => (
-                        peer,
-                        Request::Prepare(Prepare {
-                            epoch,
-                            leader: id,
-                            from,
-                        }),
-                        Call::Prepare { epoch },
-                    ),
-                    None => (peer, log_read(from), Call::Log { from }),
-                });
-            }
+        let unheard: Vec<ReplicaId> = peers
+            .iter()
+            .copied()
+            .filter(|p| !pull.answers.contains_key(p) && !pull.refused.contains(p))
+            .collect();
+        for peer in unheard {
+            sends.push(match epoch {
+                Some(epoch) => (
+                    peer,
+                    Request::Prepare(Prepare {
+                        epoch,
+                        leader: id,
+                        from,
+                    }),
+                    Call::Prepare { epoch },
+                ),
+                None => (peer, log_read(from, page_limit), Call::Log { from }),
+            });
         }
         for (to, request, call) in sends {
             self.send(to, request, call);
@@ -224,25 +236,10 @@ impl<S: LogStore> Node<S> {
         let Some(pull) = self.pull() else {
             return Ok(());
         };
-        if let Some((peer, fetched)) = &mut pull.fetching {
-            let expected = pull.from + fetched.entries.len() as u64;
-            if *peer != from || at != expected {
+        if pull.fetching.is_some() {
+            if !self.on_fetched_page(from, at, page)? {
                 return Ok(());
             }
-            let extends = page.log_epoch == fetched.log_epoch
-                && page.entries.first().is_some_and(|e| e.number == expected);
-            if !extends {
-                let why = format!("replica {from}'s log changed while it was read");
-                if takeover {
-                    self.step_down(&why);
-                } else {
-                    warn!("replica {}: catch-up restarts: {why}", self.id);
-                    self.catch_up = Some(self.new_pull());
-                    self.send_pull_reads();
-                }
-                return Ok(());
-            }
-            fetched.entries.extend(page.entries);
         } else if !takeover && at == pull.from {
             pull.answers.insert(from, page_of(&page));
         } else {
@@ -258,6 +255,10 @@ impl<S: LogStore> Node<S> {
             return Ok(());
         };
         let (started, last_sent, heard) = (pull.started, pull.last_sent, pull.answers.len());
+        let resend_after = pull
+            .fetching
+            .as_ref()
+            .map_or(PULL_RESEND_TICKS, |fetch| fetch.resend_after());
         if let Some(epoch) = takeover {
             if now - started >= TAKEOVER_TICKS {
                 let needed = self.majority;
@@ -268,7 +269,7 @@ impl<S: LogStore> Node<S> {
                 return Ok(());
             }
         }
-        if now - last_sent >= PULL_RESEND_TICKS {
+        if now - last_sent >= resend_after {
             self.send_pull_reads();
         }
         self.advance_pull()
@@ -280,10 +281,14 @@ impl<S: LogStore> Node<S> {
         match decision {
             Decision::Wait => Ok(()),
             Decision::Fetch(peer, page) => {
-                if let Some(pull) = self.pull() {
-                    pull.fetching = Some((peer, page));
+                let Some(pull) = self.pull() else {
+                    return Ok(());
+                };
+                pull.fetching = Some(Box::new(Fetch::new(peer, page)));
+                if self.takeover_epoch().is_none() {
+                    self.write_fetched_committed()?;
                 }
-                self.send_pull_reads();
+                self.send_fetch_reads(false);
                 Ok(())
             }
             Decision::KeepOwn => self.finish_pull(None),
@@ -297,9 +302,9 @@ impl<S: LogStore> Node<S> {
         let Some(pull) = self.pull() else {
             return Decision::Wait;
         };
-        if let Some((peer, page)) = &pull.fetching {
-            return if pull.from + page.entries.len() as u64 >= page.len {
-                Decision::Adopt(*peer, page.clone())
+        if let Some(fetch) = &pull.fetching {
+            return if fetch.is_done(pull.from) {
+                Decision::Adopt(fetch.peer, fetch.page.clone())
             } else {
                 Decision::Wait
             };
@@ -402,7 +407,8 @@ impl<S: LogStore> Node<S> {
     }
 
     fn finish_catch_up(&mut self, pull: Pull, chosen: Option<(ReplicaId, Page)>) -> Result<()> {
-        let fed_meanwhile = self.summary() != pull.mine || self.commit_len != pull.from;
+        let fed_meanwhile =
+            pull.fed_meanwhile || self.summary() != pull.mine || self.commit_len != pull.from;
         match chosen {
             Some((peer, mut page)) if !fed_meanwhile => {
                 page.entries.truncate((page.len - pull.from) as usize);
@@ -453,11 +459,9 @@ impl<S: LogStore> Node<S> {
     }
 }
 
-fn log_read(from: u64) -> Request {
-    Request::Log(LogQuery {
-        from,
-        limit: MAX_LOG_PAGE,
-    })
+/// A read of up to `limit` entries of a peer's log from `from`.
+pub(crate) fn log_read(from: u64, limit: usize) -> Request {
+    Request::Log(LogQuery { from, limit })
 }
 
 fn page_of(page: &LogPage) -> Page {

@@ -1,10 +1,10 @@
 //! Script tests over one node: a request in, the node's answer out, as toydb's Raft scripts do.
 //! Each one pins a rule that a finding of the protocol review broke.
 
-use common::wire::{AppendReply, AppendRequest, LeaderNotice, Prepare};
+use common::wire::{AppendReply, AppendRequest, LeaderNotice, LogPage, Prepare};
 use common::{Error, OrderEntry, RequestId, MAX_EPOCH};
 
-use crate::io::{Output, Reply, Request, Tag};
+use crate::io::{Call, Output, Reply, Request, Tag};
 use crate::store::{LogStore, MemoryStore};
 use crate::{Flaws, Node};
 
@@ -189,4 +189,132 @@ fn a_loser_follows_the_winner_and_a_leader_refuses_a_rival() {
         })
     );
     assert_eq!(node.health().leader, Some(3));
+}
+
+/// Replica 2 of {1, 2, 3} restarted over `held` (labelled `log_epoch`, `commit_len` committed),
+/// reading pages of two entries; peer 3 answered that it has nothing past the commit index.
+fn restarted_over(held: &[OrderEntry], log_epoch: u64, commit_len: u64) -> Node<MemoryStore> {
+    let mut store = MemoryStore::default();
+    store.write(0, held, &|_| false).unwrap();
+    store.set_vote(log_epoch, None).unwrap();
+    store.set_log_epoch(log_epoch).unwrap();
+    store.set_commit_len(commit_len).unwrap();
+    store.flush();
+    let mut node = Node::new(2, vec![1, 3], store).unwrap();
+    node.page_limit = 2;
+    node.start();
+    node.take_outputs();
+    let nothing = page(log_epoch, commit_len, commit_len, vec![]);
+    node.on_answer(3, Call::Log { from: commit_len }, Ok(Reply::Page(nothing)));
+    node
+}
+
+fn page(log_epoch: u64, len: u64, commit_len: u64, entries: Vec<OrderEntry>) -> LogPage {
+    LogPage {
+        entries,
+        epoch: log_epoch,
+        log_epoch,
+        len,
+        commit_len,
+    }
+}
+
+/// The pages peer 1 was asked for, in order.
+fn asked_of_peer_one(node: &mut Node<MemoryStore>) -> Vec<u64> {
+    node.take_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to: 1,
+                call: Call::Log { from },
+                ..
+            } => Some(from),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Peer 1's log: entries 0..10, the first six of epoch 1 (as replica 2 holds them), the rest of
+/// epoch 2; 0..8 committed.
+fn peer_one_entries(from: u64, to: u64) -> Vec<OrderEntry> {
+    (from..to)
+        .map(|n| entry(n, if n < 6 { 1 } else { 2 }))
+        .collect()
+}
+
+/// A catch-up writes each page's committed entries as the page comes, asks for two pages at
+/// once, takes a page that came early once the one before it comes, keeps its own tail while it
+/// agrees, and adopts the uncommitted rest at the end.
+#[test]
+fn a_catch_up_writes_committed_pages_as_they_come() {
+    let mut node = restarted_over(&peer_one_entries(0, 6), 1, 2);
+    let first = page(2, 10, 8, peer_one_entries(2, 4));
+    node.on_answer(1, Call::Log { from: 2 }, Ok(Reply::Page(first)));
+    assert_eq!(asked_of_peer_one(&mut node), vec![4, 6]);
+    assert_eq!(
+        node.commit_len(),
+        4,
+        "the first page's entries are committed"
+    );
+    assert_eq!(node.len(), 6, "its own tail agrees so far, and stays");
+    assert_eq!(
+        node.log_epoch(),
+        1,
+        "the label changes only with the whole log"
+    );
+
+    let early = page(2, 10, 8, peer_one_entries(6, 8));
+    node.on_answer(1, Call::Log { from: 6 }, Ok(Reply::Page(early)));
+    assert_eq!(
+        node.commit_len(),
+        4,
+        "a page is taken only after the one before it"
+    );
+    let second = page(2, 10, 8, peer_one_entries(4, 6));
+    node.on_answer(1, Call::Log { from: 4 }, Ok(Reply::Page(second)));
+    assert_eq!((node.len(), node.commit_len()), (8, 8));
+    assert_eq!(asked_of_peer_one(&mut node), vec![8]);
+    assert!(!node.health().ready);
+
+    let last = page(2, 10, 8, peer_one_entries(8, 10));
+    node.on_answer(1, Call::Log { from: 8 }, Ok(Reply::Page(last)));
+    assert!(node.health().ready);
+    assert_eq!((node.len(), node.commit_len()), (10, 8));
+    assert_eq!(node.log_epoch(), 2);
+    let held: Vec<OrderEntry> = node.store().entries().cloned().collect();
+    assert_eq!(held, peer_one_entries(0, 10));
+}
+
+/// A log that differs from a committed page drops its tail past the page: an entry that differs
+/// from a committed one was never committed, nor is anything after it.
+#[test]
+fn a_catch_up_drops_a_tail_that_differs_from_committed_entries() {
+    let mut lost: Vec<OrderEntry> = peer_one_entries(0, 6);
+    for e in &mut lost[3..] {
+        e.request_id = RequestId(format!("lost{}", e.number));
+    }
+    let mut node = restarted_over(&lost, 1, 2);
+    let first = page(2, 10, 8, peer_one_entries(2, 4));
+    node.on_answer(1, Call::Log { from: 2 }, Ok(Reply::Page(first)));
+    assert_eq!((node.len(), node.commit_len()), (4, 4));
+    assert_eq!(node.store().get(3).unwrap(), Some(entry(3, 1)));
+}
+
+/// A page still out is asked for again after `PULL_RESEND_TICKS`, then after twice as long: a
+/// slow page is not slowed down further by copies of its own read.
+#[test]
+fn a_fetch_backs_off_its_resends() {
+    let mut node = restarted_over(&peer_one_entries(0, 2), 1, 2);
+    let first = page(2, 10, 8, peer_one_entries(2, 4));
+    node.on_answer(1, Call::Log { from: 2 }, Ok(Reply::Page(first)));
+    assert_eq!(asked_of_peer_one(&mut node), vec![4, 6]);
+    let mut resent_at = Vec::new();
+    for tick in 1..=3 * crate::PULL_RESEND_TICKS {
+        node.tick();
+        if !asked_of_peer_one(&mut node).is_empty() {
+            resent_at.push(tick);
+        }
+    }
+    let wait = crate::PULL_RESEND_TICKS;
+    assert_eq!(resent_at, vec![wait, 3 * wait]);
 }

@@ -27,6 +27,9 @@ pub struct Config {
     pub flaws: Flaws,
     /// Finding 2's old request-index update.
     pub index_flaw: bool,
+    /// Entries per page of a log read: a few, so that the short logs of a run are read in
+    /// pages, several at once, as a real catch-up of a long gap is.
+    pub page_limit: usize,
 }
 
 impl Config {
@@ -44,6 +47,7 @@ impl Config {
             leader_cutoffs: false,
             flaws: Flaws::default(),
             index_flaw: false,
+            page_limit: 1 + (seed % 7) as usize,
         }
     }
 

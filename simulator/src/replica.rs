@@ -178,6 +178,7 @@ impl World {
             .collect();
         let mut node = Node::new(r.id, peers, disk).expect("a memory store opens");
         node.flaws = self.cfg.flaws;
+        node.page_limit = self.cfg.page_limit;
         node.start();
         r.node = Some(node);
         r.restart_at = None;

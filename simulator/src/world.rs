@@ -66,6 +66,7 @@ impl World {
                 disk.flaw_index_in_one_pass = cfg.index_flaw;
                 let mut node = Node::new(id, peers, disk).expect("a memory store opens");
                 node.flaws = cfg.flaws;
+                node.page_limit = cfg.page_limit;
                 SimReplica {
                     id,
                     node: Some(node),

@@ -94,7 +94,7 @@ fn a_seed_replays_exactly() {
 #[test]
 fn every_old_bug_is_found_again() {
     type Flawed = fn(&mut Config);
-    let cases: [(&str, &str, u64, Flawed); 6] = [
+    let cases: [(&str, &str, u64, Flawed); 7] = [
         (
             "1: two leaders in one epoch",
             "one leader per epoch",
@@ -133,6 +133,12 @@ fn every_old_bug_is_found_again() {
                 c.replicas = 5;
                 c.flaws.catch_up_keeps_epoch = true
             },
+        ),
+        (
+            "paged catch-up: an agreeing tail is dropped",
+            "no acknowledged order lost",
+            100,
+            |c| c.flaws.catch_up_drops_agreeing_tail = true,
         ),
     ];
     for (finding, invariant, seeds, flaw) in cases {
