@@ -13,6 +13,8 @@ use common::{Error, Result};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
+use crate::metrics::{bump, Metrics};
+
 /// Batches to one leader that may be on their way at once: one being answered while the next
 /// fills keeps the leader busy without sending orders one by one.
 const MAX_IN_FLIGHT: usize = 2;
@@ -22,6 +24,7 @@ const MAX_IN_FLIGHT: usize = 2;
 pub(crate) struct PlaceBatcher {
     client: ReplicaClient,
     queue: Mutex<Queue>,
+    metrics: Arc<Metrics>,
 }
 
 /// Orders waiting for the next batch: `requests[i]` is answered through `answers[i]`.
@@ -36,10 +39,11 @@ struct Queue {
 type Batch = (Vec<PlaceRequest>, Vec<oneshot::Sender<Result<Placed>>>);
 
 impl PlaceBatcher {
-    pub(crate) fn new(client: ReplicaClient) -> Arc<PlaceBatcher> {
+    pub(crate) fn new(client: ReplicaClient, metrics: Arc<Metrics>) -> Arc<PlaceBatcher> {
         Arc::new(PlaceBatcher {
             client,
             queue: Mutex::default(),
+            metrics,
         })
     }
 
@@ -53,10 +57,12 @@ impl PlaceBatcher {
             let mut queue = common::sync::lock(&self.queue);
             queue.requests.push(request.clone());
             queue.answers.push(answer);
+            bump(&self.metrics.place_orders);
             if queue.in_flight < MAX_IN_FLIGHT {
                 queue.in_flight += 1;
-                Some(queue.take_batch())
+                Some(self.take_batch(&mut queue))
             } else {
+                bump(&self.metrics.place_orders_held);
                 None
             }
         };
@@ -94,18 +100,17 @@ impl PlaceBatcher {
                 queue.in_flight -= 1;
                 return;
             }
-            batch = queue.take_batch();
+            batch = self.take_batch(&mut queue);
         }
     }
-}
 
-impl Queue {
-    /// The oldest waiting orders, at most a batch of them.
-    fn take_batch(&mut self) -> Batch {
-        let n = self.requests.len().min(MAX_PLACE_BATCH);
+    /// The oldest waiting orders, at most a batch of them, counted as a batch sent.
+    fn take_batch(&self, queue: &mut Queue) -> Batch {
+        bump(&self.metrics.place_batches);
+        let n = queue.requests.len().min(MAX_PLACE_BATCH);
         (
-            self.requests.drain(..n).collect(),
-            self.answers.drain(..n).collect(),
+            queue.requests.drain(..n).collect(),
+            queue.answers.drain(..n).collect(),
         )
     }
 }
