@@ -1,5 +1,6 @@
 //! The public REST API, row by row of the README's API table, and the cache: hits stay off the
-//! catalog, orders invalidate, a small cache evicts, and the API answers 503 without a majority.
+//! catalog, orders invalidate, a small cache evicts, the API answers 503 without a majority, and
+//! orders arriving together leave for the leader without waiting in the frontend.
 
 mod cluster;
 
@@ -409,4 +410,82 @@ async fn a_restock_invalidates_the_cached_toy() {
             cluster.quantity("Marbles").await == 100
         })
         .await;
+}
+
+/// Stops a process with SIGSTOP until dropped (SIGCONT): a service that is alive, holds its
+/// connections and answers nothing, as a very slow one would.
+struct Paused(libc::pid_t);
+
+impl Paused {
+    fn new(pid: u32) -> Paused {
+        let pid = libc::pid_t::try_from(pid).expect("a pid");
+        // SAFETY: a signal to a child this test's cluster started and has not reaped.
+        assert_eq!(
+            unsafe { libc::kill(pid, libc::SIGSTOP) },
+            0,
+            "SIGSTOP {pid}"
+        );
+        Paused(pid)
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`.
+        unsafe { libc::kill(self.0, libc::SIGCONT) };
+    }
+}
+
+/// Orders that arrive together (five, as the evaluation's five sessions) each leave for the
+/// leader at once, in a `place_batch` of their own, instead of waiting in the frontend for an
+/// earlier batch to be answered: the leader queues whatever reaches it during a catalog buy and
+/// buys it in its next batch, so holding them back only delays them. The catalog is paused, so
+/// no batch can be answered while the orders arrive; the frontend's counters say what it did
+/// with each. Once the catalog runs again, every order is placed.
+#[tokio::test]
+async fn orders_arriving_together_are_not_held_in_the_frontend() {
+    const ORDERS: u64 = 5;
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
+    cluster.buy("Tux", 1).await;
+    let (orders, batches, held) = (
+        cluster.frontend_metric("place_orders_total").await,
+        cluster.frontend_metric("place_batches_total").await,
+        cluster.frontend_metric("place_orders_held_total").await,
+    );
+    let catalog = cluster
+        .local
+        .pid(Service::Catalog)
+        .expect("the catalog runs");
+    let paused = Paused::new(catalog);
+    let placing: Vec<_> = ["Whale", "Fox", "Lego", "Kite", "Yo-yo"]
+        .into_iter()
+        .map(|toy| {
+            let request = cluster
+                .http
+                .post(cluster.frontend_url("/orders"))
+                .header("content-type", "application/json")
+                .body(json!({"name": toy, "quantity": 1}).to_string());
+            tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    let cluster = &cluster;
+    cluster
+        .wait_until("every order handed to the leader's batcher", || async move {
+            cluster.frontend_metric("place_orders_total").await >= orders + ORDERS
+        })
+        .await;
+    assert_eq!(
+        cluster.frontend_metric("place_orders_held_total").await - held,
+        0,
+        "an order waited in the frontend for an earlier batch"
+    );
+    assert_eq!(
+        cluster.frontend_metric("place_batches_total").await - batches,
+        ORDERS,
+        "one batch per order, each sent at once"
+    );
+    drop(paused);
+    for order in placing {
+        assert_eq!(order.await.expect("the order task").ok(), Some(200));
+    }
 }

@@ -1,5 +1,5 @@
 //! Many clients' orders to one leader in one call: a frontend under load sends the leader one
-//! `place_batch` for every order that arrived while the previous batch was on its way, instead of
+//! `place_batch` for the orders that arrived while every batch slot to it was taken, instead of
 //! one HTTP request per order. At low load an order goes alone and at once, so nothing waits for
 //! a batch to fill; at high load batches grow by themselves, as the leader's own group commit does.
 //!
@@ -13,15 +13,28 @@ use common::{Error, Result};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// Batches to one leader that may be on their way at once: one being answered while the next
-/// fills keeps the leader busy without sending orders one by one.
-const MAX_IN_FLIGHT: usize = 2;
+use crate::metrics::{bump, Metrics};
+
+/// Batches to one leader that may be on their way at once; an order that finds them all out
+/// waits in the frontend for the next one to leave.
+///
+/// A batch is out for the whole of the leader's pipeline: its queue, the catalog buy, the leader's
+/// flush and the followers' appends, each stage holding a different batch while the leader queues
+/// whatever reaches it during a catalog buy and buys it all in the next one. The leader batches by
+/// itself, then: holding orders back here only saves HTTP calls, and is worth it only once many
+/// batches are out. With 2 slots, an order that came while two batches were out waited for one
+/// of them to be answered (most of an order's latency) although the leader would have bought it
+/// with its very next batch; five sessions ordering at once paid three times a lone order's
+/// latency (docs/performance.md, "Buy latency under mixed load"). 8 slots keep every stage fed
+/// and still batch at 64 connections (about 8 orders a call), where the saved calls count.
+pub(crate) const MAX_IN_FLIGHT: usize = 8;
 
 /// The orders waiting for one replica, and the batches on their way to it.
 #[derive(Debug)]
 pub(crate) struct PlaceBatcher {
     client: ReplicaClient,
     queue: Mutex<Queue>,
+    metrics: Arc<Metrics>,
 }
 
 /// Orders waiting for the next batch: `requests[i]` is answered through `answers[i]`.
@@ -36,10 +49,11 @@ struct Queue {
 type Batch = (Vec<PlaceRequest>, Vec<oneshot::Sender<Result<Placed>>>);
 
 impl PlaceBatcher {
-    pub(crate) fn new(client: ReplicaClient) -> Arc<PlaceBatcher> {
+    pub(crate) fn new(client: ReplicaClient, metrics: Arc<Metrics>) -> Arc<PlaceBatcher> {
         Arc::new(PlaceBatcher {
             client,
             queue: Mutex::default(),
+            metrics,
         })
     }
 
@@ -53,10 +67,12 @@ impl PlaceBatcher {
             let mut queue = common::sync::lock(&self.queue);
             queue.requests.push(request.clone());
             queue.answers.push(answer);
+            bump(&self.metrics.place_orders);
             if queue.in_flight < MAX_IN_FLIGHT {
                 queue.in_flight += 1;
-                Some(queue.take_batch())
+                Some(self.take_batch(&mut queue))
             } else {
+                bump(&self.metrics.place_orders_held);
                 None
             }
         };
@@ -94,18 +110,17 @@ impl PlaceBatcher {
                 queue.in_flight -= 1;
                 return;
             }
-            batch = queue.take_batch();
+            batch = self.take_batch(&mut queue);
         }
     }
-}
 
-impl Queue {
-    /// The oldest waiting orders, at most a batch of them.
-    fn take_batch(&mut self) -> Batch {
-        let n = self.requests.len().min(MAX_PLACE_BATCH);
+    /// The oldest waiting orders, at most a batch of them, counted as a batch sent.
+    fn take_batch(&self, queue: &mut Queue) -> Batch {
+        bump(&self.metrics.place_batches);
+        let n = queue.requests.len().min(MAX_PLACE_BATCH);
         (
-            self.requests.drain(..n).collect(),
-            self.answers.drain(..n).collect(),
+            queue.requests.drain(..n).collect(),
+            queue.answers.drain(..n).collect(),
         )
     }
 }

@@ -105,7 +105,7 @@ impl Leadership {
         });
         let batchers = replicas
             .iter()
-            .map(|(id, client)| (*id, PlaceBatcher::new(client.clone())))
+            .map(|(id, client)| (*id, PlaceBatcher::new(client.clone(), Arc::clone(&metrics))))
             .collect();
         Leadership {
             frontend,

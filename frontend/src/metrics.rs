@@ -32,6 +32,13 @@ pub(crate) struct Metrics {
     pub leader_epoch: AtomicU64,
     /// Order calls retried after a non-deterministic failure.
     pub order_retries: AtomicU64,
+    /// Orders handed to a leader's batcher (each attempt of a call counts).
+    pub place_orders: AtomicU64,
+    /// `place_batch` calls sent to a leader.
+    pub place_batches: AtomicU64,
+    /// Orders that found every batch slot to their leader busy, so waited in the frontend for
+    /// an earlier batch to be answered before they could leave.
+    pub place_orders_held: AtomicU64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -116,7 +123,7 @@ impl Metrics {
             line(&mut out, "request_duration_seconds_count", &base, h.count);
         }
 
-        let counters: [(&str, &str, &AtomicU64); 9] = [
+        let counters: [(&str, &str, &AtomicU64); 12] = [
             (
                 "cache_hits_total",
                 "Product queries answered from the cache.",
@@ -156,6 +163,21 @@ impl Metrics {
                 "order_retries_total",
                 "Order calls retried after a replica failure.",
                 &self.order_retries,
+            ),
+            (
+                "place_orders_total",
+                "Orders handed to the batcher of an order leader.",
+                &self.place_orders,
+            ),
+            (
+                "place_batches_total",
+                "Batches of orders (place_batch calls) sent to an order leader.",
+                &self.place_batches,
+            ),
+            (
+                "place_orders_held_total",
+                "Orders that waited in the frontend for an earlier batch to be answered.",
+                &self.place_orders_held,
             ),
             (
                 "leader_epoch",

@@ -3,6 +3,12 @@
 //! the node with every input waiting, flushes once if anything was written, and only then
 //! carries out the outputs. That last rule is what makes an answer mean "on disk"; taking every
 //! waiting input before the one flush is the group commit.
+//!
+//! One output leaves before the flush: the catalog buy. It carries only requests that are in no
+//! log yet and says nothing of what the step wrote, so sending it early changes nothing a crash
+//! can leave behind (a buy with no order in any log is what a crash while a buy is out leaves
+//! too; the request id's retry takes the same stock once). The catalog then buys the next batch
+//! while this one is flushed, instead of after.
 
 use crate::faults::Faults;
 use common::catalog_api::CatalogClient;
@@ -152,9 +158,17 @@ impl Driver {
         }
     }
 
-    /// Flushes what the steps wrote, then carries out their outputs.
+    /// Flushes what the steps wrote, then carries out their outputs; a catalog buy goes first.
     async fn settle(&mut self) {
         let wrote = self.node.store_mut().take_dirty();
+        let (buys, outputs): (Vec<Output>, Vec<Output>) = self
+            .node
+            .take_outputs()
+            .into_iter()
+            .partition(|o| matches!(o, Output::Buy { .. }));
+        for buy in buys {
+            self.carry_out(buy);
+        }
         if wrote {
             if let Err(e) = self.node.store().flush().await {
                 self.fail_stop("flush", &e);
@@ -170,7 +184,7 @@ impl Driver {
             *h = now;
             changed
         });
-        for output in self.node.take_outputs() {
+        for output in outputs {
             self.carry_out(output);
         }
     }

@@ -17,11 +17,17 @@ impl World {
         (r.incarnation == incarnation && r.node.is_some()).then_some(i)
     }
 
-    /// The driver's rule: a step's outputs leave only once its writes are flushed.
+    /// The driver's rule: a step's outputs leave only once its writes are flushed, but for a
+    /// catalog buy, which leaves at once.
     pub(crate) fn after_step(&mut self, i: usize) {
         let r = &mut self.replicas[i];
         let Some(node) = r.node.as_mut() else { return };
-        let outputs = node.take_outputs();
+        // As in the driver, a catalog buy (requests in no log yet) leaves without waiting for
+        // the flush; everything else waits for it.
+        let (buys, outputs): (Vec<Output>, Vec<Output>) = node
+            .take_outputs()
+            .into_iter()
+            .partition(|o| matches!(o, Output::Buy { .. }));
         if node.store().dirty || r.flushing || !r.held.is_empty() {
             r.held.extend(outputs);
             if !r.flushing {
@@ -36,6 +42,7 @@ impl World {
         } else {
             self.dispatch(i, outputs);
         }
+        self.dispatch(i, buys);
     }
 
     pub(crate) fn dispatch(&mut self, i: usize, outputs: Vec<Output>) {

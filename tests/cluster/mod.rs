@@ -201,6 +201,21 @@ impl TestCluster {
         answer["data"]["quantity"].as_u64().expect("quantity")
     }
 
+    /// The value of `toystore_frontend_{name}` (a counter or gauge without labels) from the
+    /// first frontend's `GET /metrics`.
+    pub async fn frontend_metric(&self, name: &str) -> u64 {
+        let (status, text) = self.public("GET", "/metrics", None).await;
+        let text = text.as_str().unwrap_or_default().to_string();
+        assert_eq!(status, 200, "{text}");
+        let prefix = format!("toystore_frontend_{name} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
     /// The highest epoch any live replica reports (see `LocalCluster::max_epoch`).
     pub async fn max_epoch(&self) -> Epoch {
         self.local
