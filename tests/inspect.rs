@@ -7,6 +7,7 @@ mod cluster;
 use cluster::{ClusterOptions, Service, TestCluster};
 use common::encoding::{decode, encode, u64_key, Digest};
 use common::{OrderEntry, RequestId};
+use order::stored::{decode_entry, encode_entry};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -217,14 +218,14 @@ async fn every_subcommand_reads_a_stopped_cluster_and_changes_nothing() {
 fn plant_divergence(replica: &Path) {
     let db = sled::open(replica).unwrap();
     let log = db.open_tree("log").unwrap();
-    let was: OrderEntry = decode(&log.get(u64_key(2)).unwrap().unwrap()).unwrap();
+    let was = decode_entry(2, &log.get(u64_key(2)).unwrap().unwrap()).unwrap();
     let planted = OrderEntry {
         request_id: RequestId("planted".into()),
         name: "Kite".into(),
         quantity: 9,
         ..was
     };
-    log.insert(u64_key(2), encode(&planted)).unwrap();
+    log.insert(u64_key(2), encode_entry(&planted)).unwrap();
     db.flush().unwrap();
 }
 

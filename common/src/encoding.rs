@@ -1,5 +1,7 @@
 //! The storage and wire encoding: bincode 2 (serde) with one leading format-version byte, so a
-//! future format change can read old data or refuse it clearly instead of misreading it.
+//! future format change can read old data or refuse it clearly instead of misreading it. The
+//! order log's entries have their own compact form (`order::stored`, format 2), which still reads
+//! entries in this encoding as its format 1, and hashes them in it for log digests.
 
 use serde::{de::DeserializeOwned, Serialize};
 

@@ -5,8 +5,10 @@
 //! (the cluster-token filter, JSON replies, the internal client, the server loop with shutdown).
 //!
 //! Invariants kept here:
-//! - Every value written to sled or sent as a bincode body starts with [`encoding::FORMAT_VERSION`];
-//!   a value with another leading byte is refused, never misread.
+//! - Every value written to sled or sent as a bincode body starts with a format byte: this
+//!   encoding's [`encoding::FORMAT_VERSION`], or, for the order log's entries, the compact
+//!   format of `order::stored` (which reads this encoding's entries as its format 1); a value with
+//!   an unknown leading byte is refused, never misread.
 //! - Every internal request carries the cluster token; [`http::require_token`] answers 401 otherwise.
 //! - Prices are integer cents ([`Cents`]); only the public API shows them as decimals.
 //!

@@ -4,11 +4,11 @@
 use serde::Serialize;
 use std::path::PathBuf;
 
-use common::encoding::{u64_key, Digest};
+use common::encoding::Digest;
 use common::{OrderEntry, OrderNumber, ReplicaId};
 
 use crate::error::Result;
-use crate::replica::{RawEntries, RawEntry, ReplicaDir};
+use crate::replica::{add_to_digest, Entries, ReplicaDir};
 
 /// One side of a [`LogDiff`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -30,7 +30,8 @@ pub struct LogDiff {
     pub a: LogSide,
     /// The second log.
     pub b: LogSide,
-    /// Whether the logs are byte for byte the same (then the digests are equal).
+    /// Whether the logs hold the same entries, epoch stamps included, whatever format each
+    /// stores them in (then the digests are equal).
     pub identical: bool,
     /// The first number at which they differ, epoch stamps included.
     pub first_difference: Option<OrderNumber>,
@@ -40,16 +41,16 @@ pub struct LogDiff {
     pub b_holds: Option<OrderEntry>,
 }
 
-/// A log being read: its next stored entry, and the digest and count of those already passed.
+/// A log being read: its next entry, and the digest and count of those already passed.
 struct Cursor {
-    entries: RawEntries,
-    next: Option<RawEntry>,
+    entries: Entries,
+    next: Option<OrderEntry>,
     digest: Digest,
     count: u64,
 }
 
 impl Cursor {
-    fn new(mut entries: RawEntries) -> Result<Cursor> {
+    fn new(mut entries: Entries) -> Result<Cursor> {
         let next = entries.next().transpose()?;
         Ok(Cursor {
             entries,
@@ -61,9 +62,8 @@ impl Cursor {
 
     /// Digests the current entry and moves to the next.
     fn advance(&mut self) -> Result<()> {
-        if let Some(raw) = &self.next {
-            self.digest.update(&u64_key(raw.number));
-            self.digest.update(&raw.value);
+        if let Some(entry) = &self.next {
+            add_to_digest(&mut self.digest, entry);
             self.count += 1;
         }
         self.next = self.entries.next().transpose()?;
@@ -85,8 +85,8 @@ impl Cursor {
 /// # Errors
 /// A damaged key or value in either log.
 pub fn diff(a: &ReplicaDir, b: &ReplicaDir) -> Result<LogDiff> {
-    let mut left = Cursor::new(a.raw(0, None))?;
-    let mut right = Cursor::new(b.raw(0, None))?;
+    let mut left = Cursor::new(a.entries(0, None))?;
+    let mut right = Cursor::new(b.entries(0, None))?;
     let mut first: Option<(OrderNumber, Option<OrderEntry>, Option<OrderEntry>)> = None;
     loop {
         let (number, step_left, step_right) = match (&left.next, &right.next) {
@@ -97,16 +97,10 @@ pub fn diff(a: &ReplicaDir, b: &ReplicaDir) -> Result<LogDiff> {
             (Some(l), Some(r)) if l.number < r.number => (l.number, true, false),
             (Some(_), Some(r)) => (r.number, false, true),
         };
-        let differs = !(step_left && step_right)
-            || left.next.as_ref().map(|l| &l.value) != right.next.as_ref().map(|r| &r.value);
+        let differs = !(step_left && step_right) || left.next != right.next;
         if differs && first.is_none() {
-            let held = |cursor: &Cursor, here: bool| -> Result<Option<OrderEntry>> {
-                match (&cursor.next, here) {
-                    (Some(raw), true) => raw.entry().map(Some),
-                    _ => Ok(None),
-                }
-            };
-            first = Some((number, held(&left, step_left)?, held(&right, step_right)?));
+            let held = |cursor: &Cursor, here: bool| cursor.next.clone().filter(|_| here);
+            first = Some((number, held(&left, step_left), held(&right, step_right)));
         }
         if step_left {
             left.advance()?;

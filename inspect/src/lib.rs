@@ -15,7 +15,9 @@
 //!   without taking its lock), unless `force` asks to copy it anyway.
 //! - Bad input (not a data directory, damaged data) is an [`InspectError`] with a clear message, never a
 //!   panic.
-//! - Digests are [`order::OrderLog::digest`]'s: FNV-1a over the log tree's keys and values.
+//! - Digests are [`order::OrderLog::digest`]'s: FNV-1a over the log tree's keys and each entry's
+//!   format-1 bytes, so a log has one digest whichever format (1 or 2, see [`order::stored`])
+//!   stores its entries; both formats are read, and `diff` compares entries, not stored bytes.
 //!
 //! Deliberately left out: repairing anything, and reading the frontends' directories (they hold
 //! only log files). `check` loads whole logs into memory; the listings and `diff` stream.

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::encoding::{decode, encode, key_u64, u64_key, Digest};
+use common::encoding::{key_u64, u64_key, Digest};
 use common::{Epoch, OrderEntry, OrderNumber, ReplicaId};
 use order::log::{LOG_TREE, META_COMMIT_LEN, META_EPOCH, META_LOG_EPOCH, META_TREE};
+use order::stored::{decode_entry, digest_form};
 
 use crate::datadir::{open_copy, Copied, Kind};
 use crate::error::{Holder, InspectError, Result};
@@ -43,15 +44,21 @@ impl ReplicaSnapshot {
     }
 }
 
-/// Digest of a log given as entries: FNV-1a over each big-endian key and encoded value, in order,
-/// exactly the bytes [`order::OrderLog::digest`] hashes (the encoding is deterministic).
+/// Digest of a log given as entries: FNV-1a over each big-endian key and the entry's
+/// [`digest_form`], in order, exactly the bytes [`order::OrderLog::digest`] hashes (the form is
+/// deterministic, and the same whatever format the entry is stored in).
 pub fn log_digest<'a>(entries: impl IntoIterator<Item = &'a OrderEntry>) -> String {
     let mut digest = Digest::default();
     for entry in entries {
-        digest.update(&u64_key(entry.number));
-        digest.update(&encode(entry));
+        add_to_digest(&mut digest, entry);
     }
     digest.hex()
+}
+
+/// Feeds one entry into a log digest.
+pub(crate) fn add_to_digest(digest: &mut Digest, entry: &OrderEntry) {
+    digest.update(&u64_key(entry.number));
+    digest.update(&digest_form(entry));
 }
 
 /// The meta values of a replica.
@@ -198,11 +205,10 @@ impl ReplicaDir {
         let (mut first_entry, mut last_entry) = (None, None);
         for raw in self.raw(0, None) {
             let raw = raw?;
-            digest.update(&u64_key(raw.number));
-            digest.update(&raw.value);
             dense &= raw.number == count;
             count += 1;
             let entry = raw.entry()?;
+            add_to_digest(&mut digest, &entry);
             if first_entry.is_none() {
                 first_entry = Some(entry.clone());
             }
@@ -244,7 +250,7 @@ impl ReplicaDir {
     }
 }
 
-/// One stored log entry: its number (from the key) and its encoded value.
+/// One stored log entry: its number (from the key) and its value, in either stored format.
 pub(crate) struct RawEntry {
     path: Arc<Path>,
     pub(crate) number: OrderNumber,
@@ -252,21 +258,12 @@ pub(crate) struct RawEntry {
 }
 
 impl RawEntry {
-    /// Decodes the value, and refuses an entry whose number differs from its key.
+    /// Decodes the value (format 1 or 2, see [`order::stored`]); a format-1 entry whose number
+    /// differs from its key is refused as damage.
     pub(crate) fn entry(&self) -> Result<OrderEntry> {
-        let entry: OrderEntry = decode(&self.value).map_err(|e| {
+        decode_entry(self.number, &self.value).map_err(|e| {
             InspectError::damaged(&*self.path, format!("log entry {}: {e}", self.number))
-        })?;
-        if entry.number != self.number {
-            return Err(InspectError::damaged(
-                &*self.path,
-                format!(
-                    "log key {} holds entry number {}",
-                    self.number, entry.number
-                ),
-            ));
-        }
-        Ok(entry)
+        })
     }
 }
 

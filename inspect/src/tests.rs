@@ -56,6 +56,84 @@ async fn a_replica_reads_back_with_the_logs_own_digest() {
     assert_eq!(middle, [entry(1, "b")]);
 }
 
+/// A replica directory as builds before the compact entries wrote it: format-1 values (bincode,
+/// number inside) and text request keys, through sled directly. Entry `i` goes under key `i`.
+fn write_format_1_replica(dir: &Path, entries: &[OrderEntry]) {
+    use common::encoding::{encode, u64_key};
+    let db = sled::open(dir).unwrap();
+    let log = db.open_tree(order::log::LOG_TREE).unwrap();
+    let requests = db.open_tree(order::log::REQUESTS_TREE).unwrap();
+    let meta = db.open_tree(order::log::META_TREE).unwrap();
+    for (i, e) in (0u64..).zip(entries) {
+        log.insert(u64_key(i), encode(e)).unwrap();
+        requests
+            .insert(e.request_id.0.as_bytes(), &u64_key(i))
+            .unwrap();
+    }
+    meta.insert(META_EPOCH, &u64_key(3)).unwrap();
+    meta.insert(META_COMMIT_LEN, &u64_key(2)).unwrap();
+    db.flush().unwrap();
+}
+
+#[tokio::test]
+async fn both_stored_formats_read_alike_and_diff_as_identical() {
+    let root = tempfile::tempdir().unwrap();
+    let (compact, digest) = write_replica(root.path()).await;
+    let old = root.path().join("order-1");
+    let entries = [entry(0, "a"), entry(1, "b"), entry(2, "c")];
+    write_format_1_replica(&old, &entries);
+    let old = ReplicaDir::open(&old, false).unwrap();
+    let compact = ReplicaDir::open(&compact, false).unwrap();
+    let summary = old.summary().unwrap();
+    assert_eq!((summary.entries, summary.commit), (3, Some(1)));
+    assert_eq!(
+        summary.digest, digest,
+        "the digest ignores the stored format"
+    );
+    assert_eq!(old.snapshot().unwrap().entries, entries);
+    assert_eq!(compact.snapshot().unwrap().entries, entries);
+    let diff = crate::diff(&old, &compact).unwrap();
+    assert!(diff.identical, "{diff:?}");
+    assert_eq!(
+        (diff.a.digest.as_str(), diff.b.entries),
+        (digest.as_str(), 3)
+    );
+
+    // A format-1 directory that a new build then appended to holds both formats.
+    let mixed = root.path().join("order-3");
+    write_format_1_replica(&mixed, &entries[..2]);
+    // sled lets go of a dropped database's lock from its own threads, a moment later.
+    let log = (0..200)
+        .find_map(|_| {
+            let opened = OrderLog::open(&mixed).ok();
+            if opened.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            opened
+        })
+        .expect("the format-1 directory opens");
+    log.write(2, &entries[2..], 2, |_| false).unwrap();
+    log.flush().await.unwrap();
+    drop(log);
+    let mixed = ReplicaDir::open(&mixed, false).unwrap();
+    assert_eq!(mixed.summary().unwrap().digest, digest);
+    assert!(crate::diff(&mixed, &old).unwrap().identical);
+
+    // A format-1 value under another number's key is damage, named.
+    let wrong = root.path().join("wrong");
+    write_format_1_replica(&wrong, &[entry(0, "a"), entry(7, "b")]);
+    let message = ReplicaDir::open(&wrong, false)
+        .unwrap()
+        .summary()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("log key 1 holds entry number 7"),
+        "{message}"
+    );
+}
+
 #[tokio::test]
 async fn a_held_directory_is_named_and_only_forced_open() {
     let root = tempfile::tempdir().unwrap();

@@ -1,9 +1,9 @@
 //! The order service: one replica of the replicated order log.
 //!
 //! The decisions are the `protocol` crate's [`protocol::Node`]; this crate drives it. `log.rs`
-//! keeps the log in sled (the node's [`protocol::LogStore`]); `driver.rs` owns the node in one
-//! task, steps it with every waiting input, flushes once, and only then answers or sends
-//! anything; `api.rs` is the internal HTTP API that feeds it.
+//! keeps the log in sled (the node's [`protocol::LogStore`]), each entry in the compact form of
+//! `stored.rs`; `driver.rs` owns the node in one task, steps it with every waiting input, flushes
+//! once, and only then answers or sends anything; `api.rs` is the internal HTTP API that feeds it.
 //!
 //! Invariants (docs/protocol.md has the rules, `protocol` their checks, `tests/` the end-to-end
 //! proof):
@@ -20,6 +20,7 @@ mod driver;
 mod error;
 pub mod faults;
 pub mod log;
+pub mod stored;
 
 use common::catalog_api::CatalogClient;
 use common::http::Peer;

@@ -1,28 +1,39 @@
 //! The order log of one replica, in sled.
 //!
 //! Trees:
-//! - `log`: big-endian order number → encoded [`OrderEntry`], so range scans come out in order.
-//! - `requests`: request id → big-endian number, the deduplication index; it always names exactly
-//!   the entries in `log` (kept in the same transaction).
+//! - `log`: big-endian order number → the entry in its stored form ([`crate::stored`]: a format
+//!   byte, then epoch, quantity, name and the request id in binary, without the number, which is
+//!   the key), so range scans come out in order. Format 1 (the whole entry in bincode, as builds
+//!   before the compact form wrote it) is still read.
+//! - `requests`: request id in its compact form ([`crate::stored::request_key`]) → big-endian
+//!   number, the deduplication index; it always names exactly the entries in `log` (kept in the
+//!   same transaction). A directory whose index still has format-1 keys (the id's text) is moved
+//!   to the compact keys when it is opened ([`upgrade`]).
 //! - `meta`: `epoch` (highest epoch seen) and `granted` (the leader it is granted to, id + 1, 0
 //!   for none), written together; `log_epoch` (epoch of the leader whose log this one is a copy
 //!   of); `led_epoch` (the last epoch this replica led); `commit_len` (entries `0..commit_len`
-//!   are committed).
+//!   are committed); `requests_format` (the form of the `requests` keys, 2; absent means 1).
 //!
 //! Invariants:
 //! - Numbers are dense from 0: the log is always `0..len`.
 //! - A committed entry never changes what order it is: a rewrite below `commit_len` must carry the
 //!   same order; this is asserted.
 //! - `commit_len`, `epoch`, `log_epoch` and `led_epoch` never go backwards.
+//! - The digest is over each key and the entry's format-1 bytes, whatever form it is stored in:
+//!   the same log has the same digest in either format.
 //!
 //! [`OrderLog`] is the [`protocol::LogStore`] of the real replicas: the node decides, this writes.
 //!
 //! Nothing here is durable until [`OrderLog::flush`] returns.
 
-use common::encoding::{decode, encode, key_u64, u64_key, Digest};
+use common::encoding::{key_u64, u64_key, Digest};
 use common::{Epoch, Error, OrderEntry, OrderNumber, RequestId, Result};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use std::path::Path;
+
+use crate::stored::{decode_entry, digest_form, encode_entry, request_key};
+
+pub mod upgrade;
 
 /// Tree names, public so tools can read a stopped replica's directory.
 pub const LOG_TREE: &str = "log";
@@ -40,6 +51,7 @@ pub const META_COMMIT_LEN: &str = "commit_len";
 pub const META_GRANTED: &str = "granted";
 /// See [`META_EPOCH`].
 pub const META_LED_EPOCH: &str = "led_epoch";
+pub use upgrade::META_REQUESTS_FORMAT;
 
 pub use protocol::Position;
 
@@ -66,22 +78,28 @@ impl OrderLog {
         OrderLog::open_with(sled::Config::new().path(dir))
     }
 
-    /// Opens (or creates) the log sled's `config` says (its path, its page cache).
+    /// Opens (or creates) the log sled's `config` says (its path, its page cache). A directory
+    /// an older build wrote gets its request index moved to the compact keys first
+    /// ([`upgrade`]).
     ///
     /// # Errors
-    /// As [`Self::open`].
+    /// As [`Self::open`], and a failed or refused upgrade (a damaged entry, a newer format).
     pub fn open_with(config: sled::Config) -> Result<OrderLog> {
         let dir = config.path.clone();
         let db = config
             .open()
             .map_err(|e| Error::Storage(format!("cannot open order log {}: {e}", dir.display())))?;
-        Ok(OrderLog {
+        let log = OrderLog {
             log: db.open_tree(LOG_TREE)?,
             requests: db.open_tree(REQUESTS_TREE)?,
             meta: db.open_tree(META_TREE)?,
             db,
             dirty: false,
-        })
+        };
+        upgrade::upgrade_requests(&dir, &log.db, &log.log, &log.requests, &log.meta).map_err(
+            |e| Error::Storage(format!("cannot upgrade order log {}: {e}", dir.display())),
+        )?;
+        Ok(log)
     }
 
     /// The persisted position, read at start.
@@ -150,7 +168,7 @@ impl OrderLog {
     pub fn get(&self, number: OrderNumber) -> Result<Option<OrderEntry>> {
         self.log
             .get(u64_key(number))?
-            .map(|bytes| decode(&bytes))
+            .map(|bytes| decode_entry(number, &bytes))
             .transpose()
     }
 
@@ -162,7 +180,10 @@ impl OrderLog {
         self.log
             .range(u64_key(from)..)
             .take(limit)
-            .map(|item| decode(&item?.1))
+            .map(|item| {
+                let (key, value) = item?;
+                decode_entry(key_u64(&key)?, &value)
+            })
             .collect()
     }
 
@@ -187,7 +208,7 @@ impl OrderLog {
     /// Storage failures.
     pub fn lookup(&self, request_id: &RequestId) -> Result<Option<OrderNumber>> {
         self.requests
-            .get(request_id.0.as_bytes())?
+            .get(request_key(request_id))?
             .map(|bytes| key_u64(&bytes))
             .transpose()
     }
@@ -240,16 +261,16 @@ impl OrderLog {
             // Every id that goes is removed before any that comes is inserted, so an id that
             // only moves to another number stays in the index.
             for id in &removes {
-                requests.remove(id.0.as_bytes())?;
+                requests.remove(request_key(id))?;
             }
             for entry in &dropped {
                 log.remove(&u64_key(entry.number))?;
             }
             for (id, number) in &inserts {
-                requests.insert(id.0.as_bytes(), &u64_key(*number))?;
+                requests.insert(request_key(id), &u64_key(*number))?;
             }
             for entry in entries {
-                log.insert(&u64_key(entry.number), encode(entry))?;
+                log.insert(&u64_key(entry.number), encode_entry(entry))?;
             }
             Ok::<_, ConflictableTransactionError<Error>>(())
         });
@@ -278,17 +299,18 @@ impl OrderLog {
         common::encoding::flush(&self.db).await
     }
 
-    /// Digest of the whole log (every entry, epoch stamps included) and its entry count.
+    /// Digest of the whole log (every entry, epoch stamps included) and its entry count: over
+    /// each key and [`digest_form`] of its entry, so either stored format gives the same digest.
     ///
     /// # Errors
-    /// Storage failures.
+    /// Storage failures or a damaged entry.
     pub fn digest(&self) -> Result<(String, u64)> {
         let mut digest = Digest::default();
         let mut count = 0;
         for item in self.log.iter() {
             let (key, value) = item?;
             digest.update(&key);
-            digest.update(&value);
+            digest.update(&digest_form(&decode_entry(key_u64(&key)?, &value)?));
             count += 1;
         }
         Ok((digest.hex(), count))
@@ -360,98 +382,4 @@ impl protocol::LogStore for OrderLog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(number: u64, epoch: u64, request: &str) -> OrderEntry {
-        OrderEntry {
-            number,
-            epoch,
-            request_id: RequestId(request.into()),
-            name: "Tux".into(),
-            quantity: 1,
-        }
-    }
-
-    #[test]
-    fn write_overwrites_drops_tail_and_keeps_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = OrderLog::open(dir.path()).unwrap();
-        let first = [entry(0, 1, "a"), entry(1, 1, "b"), entry(2, 1, "c")];
-        assert_eq!(log.write(0, &first, 0, |_| false).unwrap(), 3);
-        assert_eq!(log.lookup(&RequestId("c".into())).unwrap(), Some(2));
-        // A new leader (epoch 2) rewrites 1 and drops the older-epoch tail past its end.
-        let second = [entry(1, 2, "x")];
-        assert_eq!(log.write(1, &second, 1, |e| e.epoch < 2).unwrap(), 2);
-        assert_eq!(log.get(1).unwrap(), Some(entry(1, 2, "x")));
-        assert_eq!(log.get(2).unwrap(), None);
-        assert_eq!(log.lookup(&RequestId("b".into())).unwrap(), None);
-        assert_eq!(log.lookup(&RequestId("c".into())).unwrap(), None);
-        assert_eq!(log.lookup(&RequestId("x".into())).unwrap(), Some(1));
-        log.raise_meta(META_COMMIT_LEN, 2).unwrap();
-        log.raise_meta(META_COMMIT_LEN, 1).unwrap();
-        let position = log.position().unwrap();
-        assert_eq!((position.len, position.commit_len), (2, 2));
-    }
-
-    /// Regression (found by a drill): `write` took the log's length from its caller, whose copy
-    /// could lag the tree; it now reads the tree, so the tail past a rewrite is always seen.
-    #[test]
-    fn write_measures_the_log_itself() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = OrderLog::open(dir.path()).unwrap();
-        let four: Vec<_> = (0..4).map(|n| entry(n, 1, &format!("r{n}"))).collect();
-        log.write(0, &four, 0, |_| false).unwrap();
-        let rewritten = [entry(1, 2, "x")];
-        assert_eq!(
-            log.write(1, &rewritten, 1, |e| e.epoch < 2).unwrap(),
-            2,
-            "entries 2 and 3 dropped"
-        );
-        assert_eq!(log.length().unwrap(), 2);
-    }
-
-    #[test]
-    #[should_panic(expected = "committed entry 0 would change")]
-    fn committed_entries_never_change_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = OrderLog::open(dir.path()).unwrap();
-        log.write(0, &[entry(0, 1, "a")], 0, |_| false).unwrap();
-        log.write(0, &[entry(0, 2, "other")], 1, |_| false).unwrap();
-    }
-
-    /// Regression (finding 2 of the protocol review): an id that moves to another number in one
-    /// rewrite stayed out of the index, so a retry with its key made a second order.
-    #[test]
-    fn a_request_that_moves_keeps_its_index_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = OrderLog::open(dir.path()).unwrap();
-        let first: Vec<_> = (0..10).map(|n| entry(n, 1, &format!("r{n}"))).collect();
-        log.write(0, &first, 0, |_| false).unwrap();
-        log.write(10, &[entry(10, 1, "A"), entry(11, 1, "B")], 10, |_| false)
-            .unwrap();
-        log.write(10, &[entry(10, 2, "B"), entry(11, 2, "A")], 10, |_| false)
-            .unwrap();
-        assert_eq!(log.lookup(&RequestId("B".into())).unwrap(), Some(10));
-        assert_eq!(log.lookup(&RequestId("A".into())).unwrap(), Some(11));
-        log.write(10, &[entry(10, 3, "A")], 10, |_| true).unwrap();
-        assert_eq!(log.lookup(&RequestId("A".into())).unwrap(), Some(10));
-        assert_eq!(log.lookup(&RequestId("B".into())).unwrap(), None);
-    }
-
-    #[test]
-    fn a_vote_and_its_epoch_are_read_back_together() {
-        use protocol::LogStore;
-        let dir = tempfile::tempdir().unwrap();
-        let mut log = OrderLog::open(dir.path()).unwrap();
-        log.set_vote(7, Some(3)).unwrap();
-        log.set_led_epoch(5).unwrap();
-        let position = log.position().unwrap();
-        assert_eq!(
-            (position.epoch, position.granted, position.led_epoch),
-            (7, Some(3), 5)
-        );
-        log.set_vote(8, None).unwrap();
-        assert_eq!(log.position().unwrap().granted, None);
-    }
-}
+mod tests;
