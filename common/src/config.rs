@@ -54,11 +54,11 @@ impl ConfigError {
 pub const DEFAULT_RESTOCK_PERIOD_MS: u64 = 10_000;
 /// Default cache capacity, in products.
 pub const DEFAULT_CACHE_SIZE: usize = 64;
-/// Default page cache of each sled database (the catalog's, each replica's), in MiB: sled's own
-/// default. A small cache bounds memory, but a catch-up writes the whole gap in one batch, and
-/// with 16 MiB a follower that missed 56,000 orders did not finish in two minutes (1 GiB: 4 s);
-/// the default stays until catch-up writes page by page.
-pub const DEFAULT_CACHE_MB: u64 = 1024;
+/// Default page cache of each sled database (the catalog's, each replica's), in MiB. Small, so
+/// that memory stays bounded as the log grows: a catch-up writes page by page, so it no longer
+/// needs sled's own 1 GiB default (a follower that missed 55,000 orders caught up at 40,000
+/// orders/s with 32 MiB and held 80 MB; docs/performance.md).
+pub const DEFAULT_CACHE_MB: u64 = 32;
 
 /// The whole cluster, as every service sees it.
 #[derive(Clone, Debug, Serialize, Deserialize)]

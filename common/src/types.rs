@@ -35,9 +35,16 @@ pub const MAX_ORDER_QUANTITY: u32 = 1000;
 pub struct RequestId(pub String);
 
 impl RequestId {
-    /// A fresh random id, for requests that came without an idempotency key.
+    /// A fresh id, for requests that came without an idempotency key: the milliseconds since
+    /// the Unix epoch in the high 48 bits and 80 random bits below (as a UUIDv7 lays them out),
+    /// so ids made one after another sort together and each batch of new orders touches one
+    /// corner of the log's request index instead of all of it (less to write, less on disk).
     pub fn fresh() -> Self {
-        RequestId(format!("g-{:032x}", rand::random::<u128>()))
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64 & ((1 << 48) - 1));
+        let random = rand::random::<u128>() & ((1 << 80) - 1);
+        RequestId(format!("g-{:032x}", (u128::from(millis) << 80) | random))
     }
 
     /// The id for a client-supplied idempotency key. The prefix keeps client keys and generated
@@ -129,5 +136,18 @@ mod tests {
         for bad in ["", "-1", "1.234", "a", "1.a", ".5"] {
             assert!(parse_cents(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn fresh_ids_made_later_sort_later_and_never_repeat() {
+        let first = RequestId::fresh();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let later: Vec<RequestId> = (0..1000).map(|_| RequestId::fresh()).collect();
+        assert!(later.iter().all(|id| *id > first), "{first} then {later:?}");
+        assert!(later
+            .iter()
+            .all(|id| id.0.len() == 34 && id.0.starts_with("g-")));
+        let distinct: std::collections::BTreeSet<&RequestId> = later.iter().collect();
+        assert_eq!(distinct.len(), later.len());
     }
 }

@@ -177,6 +177,10 @@ pub struct AppendReply {
     pub synced_len: u64,
     /// The round of the append this answers.
     pub round: u64,
+    /// The follower is still catching up from its peers' logs after a restart and takes no
+    /// entries until it is done: send it heartbeats only, not the whole suffix it lacks again.
+    #[serde(default)]
+    pub recovering: bool,
 }
 
 /// `GET /internal/log?from=N&limit=M`: a range scan of the log.

@@ -84,9 +84,12 @@ impl<S: LogStore> Node<S> {
                 ok,
                 synced_len: node.synced_len,
                 round: append.round,
+                recovering: node.catch_up.is_some(),
             }))
         };
-        if append.from > self.synced_len {
+        // A replica catching up takes no entries: the pages it reads bring them, a page at a
+        // time, where the whole suffix it lacks would come in one append, one write.
+        if append.from > self.synced_len || self.catch_up.is_some() {
             return Ok(reply(self, false));
         }
         self.check_committed_unchanged(append.from, &append.entries)?;

@@ -63,6 +63,9 @@ pub(crate) struct Progress {
     pub(crate) heard: u64,
     /// Highest heartbeat round it answered.
     pub(crate) round: u64,
+    /// It said it is catching up after a restart: it gets heartbeats, not entries, until it
+    /// says otherwise.
+    pub(crate) recovering: bool,
 }
 
 /// What a waiting request is answered with once its order commits.
@@ -130,6 +133,7 @@ impl Leading {
                     last_sent: now,
                     heard: if promised.contains(&p) { now } else { 0 },
                     round: 0,
+                    recovering: false,
                 };
                 (p, progress)
             })

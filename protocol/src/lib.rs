@@ -42,7 +42,7 @@ pub use leading::{
     APPEND_RETRY_TICKS, COMMIT_TIMEOUT_TICKS, HEARTBEAT_TICKS, MAX_BATCH, STEP_DOWN_TICKS,
 };
 pub use node::Node;
-pub use pull::{CATCH_UP_WAIT_TICKS, PULL_RESEND_TICKS, TAKEOVER_TICKS};
+pub use pull::{CATCH_UP_WAIT_TICKS, FETCH_STALL_TICKS, PULL_RESEND_TICKS, TAKEOVER_TICKS};
 pub use store::{LogStore, MemoryStore, Position};
 
 /// How long one tick is in the real drivers. The machines count ticks; only drivers know time.

@@ -9,7 +9,7 @@
 
 use common::wire::{LogPage, LogQuery, Prepare, Promise};
 use common::{Epoch, Error, OrderEntry, ReplicaId, Result};
-use log::info;
+use log::{info, warn};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::fetch::Fetch;
@@ -25,6 +25,8 @@ pub const PULL_RESEND_TICKS: u64 = 25;
 pub const CATCH_UP_WAIT_TICKS: u64 = 25;
 /// Ticks a candidate may take to hear from a majority before it gives up.
 pub const TAKEOVER_TICKS: u64 = 100;
+/// Ticks a catch-up waits for the next page of the log it chose before it chooses again.
+pub const FETCH_STALL_TICKS: u64 = 6 * PULL_RESEND_TICKS;
 
 /// A peer's log past the pull's `from`, as far as it has been read.
 #[derive(Clone, Debug)]
@@ -57,9 +59,6 @@ pub(crate) struct Pull {
     pub last_sent: u64,
     /// The best log, being fetched page by page.
     pub fetching: Option<Box<Fetch>>,
-    /// Whether the leader's appends changed the log while the catch-up wrote committed pages:
-    /// then the fetched tail is not adopted (the leader's own entries may be acknowledged).
-    pub fed_meanwhile: bool,
 }
 
 /// A candidate's takeover of `epoch`: the notices waiting for it and its read.
@@ -87,15 +86,7 @@ impl<S: LogStore> Node<S> {
             started: self.now,
             last_sent: self.now,
             fetching: None,
-            fed_meanwhile: false,
         }
-    }
-
-    /// Whether the log changed since the catch-up last looked (the leader appended meanwhile).
-    pub(crate) fn fed_since_pull(&self) -> bool {
-        self.catch_up.as_ref().is_some_and(|pull| {
-            pull.fed_meanwhile || self.summary() != pull.mine || self.commit_len != pull.from
-        })
     }
 
     pub(crate) fn begin_catch_up(&mut self) {
@@ -259,6 +250,21 @@ impl<S: LogStore> Node<S> {
             .fetching
             .as_ref()
             .map_or(PULL_RESEND_TICKS, |fetch| fetch.resend_after());
+        let stalled = pull
+            .fetching
+            .as_ref()
+            .is_some_and(|fetch| now - fetch.progressed_at() >= FETCH_STALL_TICKS);
+        if stalled && takeover.is_none() {
+            // The peer it reads from went away: read every peer again and choose again, rather
+            // than wait on one peer while a replica that takes no appends keeps a majority short.
+            warn!(
+                "replica {}: catch-up restarts: no page came for {FETCH_STALL_TICKS} ticks",
+                self.id
+            );
+            self.catch_up = Some(self.new_pull());
+            self.send_pull_reads();
+            return Ok(());
+        }
         if let Some(epoch) = takeover {
             if now - started >= TAKEOVER_TICKS {
                 let needed = self.majority;
@@ -281,10 +287,11 @@ impl<S: LogStore> Node<S> {
         match decision {
             Decision::Wait => Ok(()),
             Decision::Fetch(peer, page) => {
+                let now = self.now;
                 let Some(pull) = self.pull() else {
                     return Ok(());
                 };
-                pull.fetching = Some(Box::new(Fetch::new(peer, page)));
+                pull.fetching = Some(Box::new(Fetch::new(peer, page, now)));
                 if self.takeover_epoch().is_none() {
                     self.write_fetched_committed()?;
                 }
@@ -407,8 +414,7 @@ impl<S: LogStore> Node<S> {
     }
 
     fn finish_catch_up(&mut self, pull: Pull, chosen: Option<(ReplicaId, Page)>) -> Result<()> {
-        let fed_meanwhile =
-            pull.fed_meanwhile || self.summary() != pull.mine || self.commit_len != pull.from;
+        let fed_meanwhile = self.summary() != pull.mine || self.commit_len != pull.from;
         match chosen {
             Some((peer, mut page)) if !fed_meanwhile => {
                 page.entries.truncate((page.len - pull.from) as usize);

@@ -30,6 +30,9 @@ impl<S: LogStore> Node<S> {
                 // it stands.
                 Some(_) if now - p.last_sent >= HEARTBEAT_TICKS => beat.push(*id),
                 Some(_) => {}
+                // A follower catching up takes no entries; it only needs to hear of us.
+                None if p.recovering && now - p.last_sent >= HEARTBEAT_TICKS => beat.push(*id),
+                None if p.recovering => {}
                 None if all || p.next < len || now - p.last_sent >= HEARTBEAT_TICKS => {
                     due.push(*id)
                 }
@@ -119,6 +122,7 @@ impl<S: LogStore> Node<S> {
         }
         progress.heard = now;
         progress.round = progress.round.max(reply.round);
+        progress.recovering = reply.recovering;
         if reply.ok {
             progress.matched = progress.matched.max(reply.synced_len);
         } else {
@@ -130,7 +134,8 @@ impl<S: LogStore> Node<S> {
         // Not raised to `matched`: a follower that restarted holds its matched entries on disk
         // but knows itself synced only to its commit index, and says so.
         progress.next = reply.synced_len;
-        let behind = progress.next < self.len;
+        let recovering = progress.recovering;
+        let behind = progress.next < self.len && !recovering;
         self.recompute_commit()?;
         self.resolve_reads()?;
         if behind {

@@ -318,3 +318,42 @@ fn a_fetch_backs_off_its_resends() {
     let wait = crate::PULL_RESEND_TICKS;
     assert_eq!(resent_at, vec![wait, 3 * wait]);
 }
+
+/// A replica catching up takes no entries from a leader (its pages bring them a page at a time,
+/// where the leader would send the whole gap in one append) and says so, so that the leader sends
+/// it heartbeats only; once ready, it takes them.
+#[test]
+fn a_replica_catching_up_refuses_appends_and_says_why() {
+    let mut node = restarted_over(&peer_one_entries(0, 2), 1, 2);
+    let entries = peer_one_entries(2, 4);
+    let refused = ask(&mut node, append(2, 1, 2, entries.clone()));
+    assert!(
+        matches!(
+            refused,
+            Ok(Reply::Appended(AppendReply {
+                ok: false,
+                recovering: true,
+                synced_len: 2,
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(node.len(), 2);
+    let nothing_newer = page(1, 2, 2, vec![]);
+    node.on_answer(1, Call::Log { from: 2 }, Ok(Reply::Page(nothing_newer)));
+    assert!(node.health().ready);
+    let taken = ask(&mut node, append(2, 1, 2, entries));
+    assert!(
+        matches!(
+            taken,
+            Ok(Reply::Appended(AppendReply {
+                ok: true,
+                recovering: false,
+                ..
+            }))
+        ),
+        "{taken:?}"
+    );
+    assert_eq!(node.len(), 4);
+}
