@@ -1,8 +1,12 @@
-//! The disk baseline: a bare sled loop that inserts one small entry and flushes, again and again,
-//! for the length of a run, in a fresh directory next to the cluster's data (same disk, same
-//! file system). Every durable order needs a flush on the catalog, the leader and a follower
-//! (batched under load), so flushes per second bound what the store can do, and the ratio of
-//! orders/s to it reads the same on a fast disk and a slow one.
+//! The disk baselines, each in a fresh directory next to the cluster's data (same disk, same file
+//! system):
+//! - a bare sled loop that inserts one small entry and flushes, again and again, for the length
+//!   of a run. Every durable order needs a flush on the catalog, the leader and a follower
+//!   (batched under load), so flushes per second bound what the store can do, and the ratio of
+//!   orders/s to it reads the same on a fast disk and a slow one;
+//! - a bare sled bulk write of [`BULK_ENTRIES`] entries into two trees (a log keyed by number and
+//!   an index keyed by id, as a replica keeps them) in batches of 1,000 with a flush every
+//!   10,000, as a catch-up writes its pages: the limit of a catch-up.
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -25,6 +29,76 @@ pub struct DiskBaseline {
     /// Latency of one insert + flush.
     pub p50_ms: f64,
     pub p99_ms: f64,
+}
+
+/// Entries the bulk baseline writes: about the gap of a catch-up the bench measures.
+pub const BULK_ENTRIES: u64 = 50_000;
+/// Entries in each batch of the bulk baseline, as a catch-up writes its committed pages.
+const BULK_BATCH: u64 = 1_000;
+/// Entries between the bulk baseline's flushes: a page of a catch-up.
+const BULK_FLUSH_EVERY: u64 = 10_000;
+/// Bytes of each bulk entry's value: about a compact log entry.
+const BULK_VALUE_BYTES: usize = 24;
+
+/// What the bulk baseline measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct BulkBaseline {
+    pub entries: u64,
+    pub seconds: f64,
+    pub entries_per_second: f64,
+}
+
+/// Writes [`BULK_ENTRIES`] in a new directory under `parent`, removed afterwards.
+///
+/// # Errors
+/// The directory cannot be made, or sled fails to open, write or flush.
+pub async fn measure_bulk(parent: &Path) -> Result<BulkBaseline, ToolError> {
+    let dir = crate::machine::scratch_dir("bench-bulk-baseline-", parent)?;
+    let path = dir.path().to_path_buf();
+    let measured = tokio::task::spawn_blocking(move || bulk_write(&path))
+        .await
+        .map_err(|source| ToolError::Task {
+            what: "the sled bulk baseline",
+            source,
+        })?;
+    drop(dir);
+    measured
+}
+
+fn bulk_write(path: &Path) -> Result<BulkBaseline, ToolError> {
+    let failed = |source| ToolError::Sled {
+        path: PathBuf::from(path),
+        source,
+    };
+    let db = sled::open(path).map_err(failed)?;
+    let log = db.open_tree("log").map_err(failed)?;
+    let index = db.open_tree("requests").map_err(failed)?;
+    let value = [0x5au8; BULK_VALUE_BYTES];
+    let started = Instant::now();
+    for first in (0..BULK_ENTRIES).step_by(BULK_BATCH as usize) {
+        let (mut entries, mut ids) = (sled::Batch::default(), sled::Batch::default());
+        for number in first..first + BULK_BATCH {
+            // Ids that grow with time, as generated request ids do: a tag, the number, a mix.
+            let mut id = [0u8; 17];
+            id[0] = 0xf5;
+            id[1..9].copy_from_slice(&number.to_be_bytes());
+            id[9..].copy_from_slice(&number.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes());
+            entries.insert(&number.to_be_bytes(), &value[..]);
+            ids.insert(&id[..], &number.to_be_bytes());
+        }
+        index.apply_batch(ids).map_err(failed)?;
+        log.apply_batch(entries).map_err(failed)?;
+        if (first + BULK_BATCH).is_multiple_of(BULK_FLUSH_EVERY) {
+            db.flush().map_err(failed)?;
+        }
+    }
+    db.flush().map_err(failed)?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(BulkBaseline {
+        entries: BULK_ENTRIES,
+        seconds,
+        entries_per_second: BULK_ENTRIES as f64 / seconds,
+    })
 }
 
 /// Runs the loop for `length` in a new directory under `parent`, removed afterwards.
@@ -86,6 +160,18 @@ mod tests {
             .expect("sled works in a temporary directory");
         assert!(baseline.flushes > 0 && baseline.flushes_per_second > 0.0);
         assert!(baseline.p50_ms > 0.0 && baseline.p99_ms >= baseline.p50_ms);
+        let left = std::fs::read_dir(parent.path()).expect("readable").count();
+        assert_eq!(left, 0, "the baseline's directory is removed");
+    }
+
+    #[tokio::test]
+    async fn the_bulk_write_writes_every_entry_and_leaves_nothing_behind() {
+        let parent = tempfile::tempdir().expect("a temporary directory");
+        let bulk = measure_bulk(parent.path())
+            .await
+            .expect("sled works in a temporary directory");
+        assert_eq!(bulk.entries, BULK_ENTRIES);
+        assert!(bulk.seconds > 0.0 && bulk.entries_per_second > 0.0);
         let left = std::fs::read_dir(parent.path()).expect("readable").count();
         assert_eq!(left, 0, "the baseline's directory is removed");
     }

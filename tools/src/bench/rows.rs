@@ -4,7 +4,7 @@
 use common::ReplicaId;
 use supervisor::Service;
 
-use super::baseline_disk::DiskBaseline;
+use super::baseline_disk::{BulkBaseline, DiskBaseline};
 use super::catch_up::{CatchUp, Restart, CATCH_UP_CLIENTS};
 use super::disk::DirSize;
 use super::failover::{Failover, FAILOVER_CLIENTS};
@@ -50,6 +50,17 @@ pub(crate) fn disk_baseline(level: u64, log: u64, disk: &DiskBaseline) -> Row {
     .level(level, log)
     .detail("p50_ms", disk.p50_ms)
     .detail("p99_ms", disk.p99_ms)
+}
+
+pub(crate) fn bulk_baseline(level: u64, log: u64, bulk: &BulkBaseline) -> Row {
+    Row::new(
+        "baseline_bulk_entries_per_s",
+        "baseline: bare sled bulk write, 2 trees (catch-up limit)",
+        bulk.entries_per_second,
+        "entries/s",
+    )
+    .level(level, log)
+    .detail("entries", bulk.entries as f64)
 }
 
 /// One row per client count (the median of its runs) and, for 1 client, the one-order-alone row.
@@ -243,21 +254,29 @@ pub(crate) fn disk(
 }
 
 /// The catch-up of a follower down for a timed run of 64 connections.
-pub(crate) fn catch_up(level: u64, caught: &CatchUp) -> Row {
+pub(crate) fn catch_up(level: u64, caught: &CatchUp, bulk: &BulkBaseline) -> Row {
     let missed = number(caught.missed as f64);
     let what = format!("catch-up of a follower that missed {missed} orders");
-    catch_up_row("catch_up_orders_per_s", what, level, caught).clients(CATCH_UP_CLIENTS)
+    catch_up_row("catch_up_orders_per_s", what, level, caught, bulk).clients(CATCH_UP_CLIENTS)
 }
 
 /// The catch-up of a follower down for the whole preload of a level.
-pub(crate) fn catch_up_preload(level: u64, caught: &CatchUp) -> Row {
+pub(crate) fn catch_up_preload(level: u64, caught: &CatchUp, bulk: &BulkBaseline) -> Row {
     let missed = number(caught.missed as f64);
     let what = format!("catch-up of a follower that missed the preload's {missed} orders");
-    catch_up_row("catch_up_preload_orders_per_s", what, level, caught).clients(PRELOAD_CONNECTIONS)
+    catch_up_row("catch_up_preload_orders_per_s", what, level, caught, bulk)
+        .clients(PRELOAD_CONNECTIONS)
 }
 
-fn catch_up_row(key: &'static str, what: String, level: u64, caught: &CatchUp) -> Row {
+fn catch_up_row(
+    key: &'static str,
+    what: String,
+    level: u64,
+    caught: &CatchUp,
+    bulk: &BulkBaseline,
+) -> Row {
     Row::new(key, what, caught.orders_per_second(), "orders/s")
+        .baseline(bulk.entries_per_second, "entries/s")
         .level(level, caught.log_orders)
         .errors(caught.errors)
         .target(Target::AtLeast(CATCH_UP_PER_S))

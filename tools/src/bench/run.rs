@@ -5,7 +5,7 @@ use crate::machine::{load_average, scratch_dir};
 use std::time::Instant;
 use supervisor::LocalCluster;
 
-use super::baseline_disk::{self, DiskBaseline};
+use super::baseline_disk::{self, BulkBaseline, DiskBaseline};
 use super::baseline_http::BaselineHttp;
 use super::options::{BenchOptions, Measure};
 use super::orders::{self, OrderRun, OrderTarget};
@@ -27,6 +27,8 @@ struct Bench<'a> {
     rows: Vec<Row>,
     order_runs: Vec<OrderRun>,
     disk_baselines: Vec<DiskBaseline>,
+    /// The bulk-write baseline, with the level it was measured at.
+    bulk: Option<(u64, BulkBaseline)>,
 }
 
 /// Runs the bench as `options` ask; `say` hears what it is doing (the per-run lines included).
@@ -54,6 +56,7 @@ pub async fn run(options: &BenchOptions, say: &dyn Fn(&str)) -> Result<BenchRepo
         rows: Vec::new(),
         order_runs: Vec::new(),
         disk_baselines: Vec::new(),
+        bulk: None,
     };
     let measured = bench.measure_all().await;
     // Killed by pid as it drops.
@@ -119,6 +122,21 @@ impl Bench<'_> {
         Ok(())
     }
 
+    /// The bulk-write baseline of this level, measured the first time a catch-up row needs it.
+    async fn bulk_baseline(&mut self, level: u64) -> Result<BulkBaseline, ToolError> {
+        if let Some((at, bulk)) = &self.bulk {
+            if *at == level {
+                return Ok(bulk.clone());
+            }
+        }
+        (self.say)(&format!("preload {level}: bulk-write baseline"));
+        let measured = baseline_disk::measure_bulk(&self.cluster.config.data_root).await?;
+        let log = log_orders(&self.cluster).await?;
+        self.rows.push(rows::bulk_baseline(level, log, &measured));
+        self.bulk = Some((level, measured.clone()));
+        Ok(measured)
+    }
+
     /// One preload level; the `first` also measures what does not depend on the log (the GET
     /// and the mixed load).
     async fn level(&mut self, level: u64, first: bool) -> Result<(), ToolError> {
@@ -141,7 +159,9 @@ impl Bench<'_> {
                 "preload {level}: catch-up of a follower that missed it"
             ));
             let caught = catch_up::restart_behind(&mut self.cluster, down, filled.errors).await?;
-            self.rows.push(rows::catch_up_preload(level, &caught));
+            let bulk = self.bulk_baseline(level).await?;
+            self.rows
+                .push(rows::catch_up_preload(level, &caught, &bulk));
         }
         let mut disk_baseline = None;
         if options.measures(Measure::Orders) || options.measures(Measure::Mixed) {
@@ -207,7 +227,8 @@ impl Bench<'_> {
             ));
             let caught =
                 catch_up::catch_up(&mut self.cluster, &self.target, options.seconds).await?;
-            self.rows.push(rows::catch_up(level, &caught));
+            let bulk = self.bulk_baseline(level).await?;
+            self.rows.push(rows::catch_up(level, &caught, &bulk));
             let restart = catch_up::restart_up_to_date(&mut self.cluster).await?;
             self.rows.push(rows::restart(level, &restart));
         }
