@@ -11,7 +11,7 @@ mod inspect_cmd;
 mod simulate_cmd;
 mod up;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use common::{ClusterConfig, FrontendId, ReplicaId, Shutdown};
 use error::CliError;
 use std::path::PathBuf;
@@ -19,8 +19,16 @@ use std::process::ExitCode;
 
 /// A replicated online toy store: frontends with a cache, a catalog, and three (or five) order
 /// replicas.
+/// The version with the commit the binary was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("TOYSTORE_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
-#[command(name = "toystore", version, about, propagate_version = true)]
+#[command(name = "toystore", version = VERSION, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -85,6 +93,16 @@ enum Command {
     /// and election code under message loss, partitions, crashes and slow disks, with every
     /// invariant checked after every event.
     Simulate(simulate_cmd::SimulateArgs),
+    /// Print a completion script for SHELL to standard output.
+    #[command(after_help = "Examples:
+  toystore completions bash > ~/.local/share/bash-completion/completions/toystore
+  toystore completions zsh > ~/.zfunc/_toystore      (with fpath+=~/.zfunc in ~/.zshrc)
+  toystore completions fish > ~/.config/fish/completions/toystore.fish")]
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Where the cluster is described, and overrides of it.
@@ -180,5 +198,14 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Drill(args) => drill_cmd::run(args).await,
         Command::Simulate(args) => simulate_cmd::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "toystore",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     }
 }
