@@ -2,6 +2,7 @@
 //! table per request kind, and the verification of every acknowledged order. Exits non-zero
 //! when any order does not read back as acknowledged.
 
+use crate::duration::parse_duration;
 use crate::error::CliError;
 use clap::Args;
 use client::StoreClient;
@@ -29,9 +30,10 @@ pub struct ClientArgs {
     /// Steps per session (query a toy, maybe buy it); 100 unless --duration is given.
     #[arg(long)]
     iterations: Option<usize>,
-    /// Stop after this many seconds (with --iterations, whichever comes first).
-    #[arg(long)]
-    duration: Option<f64>,
+    /// Stop after this long, like 30s, 1.5m or 500ms (a bare number is seconds); with
+    /// --iterations, whichever comes first.
+    #[arg(long, value_parser = parse_duration)]
+    duration: Option<Duration>,
     /// Probability of buying a toy that is in stock, from 0 to 1.
     #[arg(long, default_value_t = load::DEFAULT_P)]
     p: f64,
@@ -65,13 +67,10 @@ impl ClientArgs {
             self.toys.clone()
         };
         let duration = match self.duration {
-            Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
-            Some(s) => {
-                return Err(CliError::Usage(format!(
-                    "--duration must be a positive number, not {s}"
-                )))
+            Some(d) if d.is_zero() => {
+                return Err(CliError::Usage("--duration must be longer than 0".into()))
             }
-            None => None,
+            duration => duration,
         };
         let iterations = match (self.iterations, duration) {
             (Some(0), _) => return Err(CliError::Usage("--iterations must be at least 1".into())),

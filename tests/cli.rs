@@ -50,3 +50,28 @@ fn completions_come_out_for_each_shell_and_an_unknown_one_is_refused() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(text(&unknown.stderr).contains("invalid value 'tcsh'"));
 }
+
+/// `client --duration` takes the same durations as `drill --duration` (it took a bare number of
+/// seconds only, and refused `2s`).
+#[test]
+fn client_durations_speak_the_drills_syntax() {
+    // An --iterations of 0 is refused after the flags parse, before any request: reaching that
+    // refusal proves the duration was accepted.
+    for accepted in ["2s", "500ms", "1.5m", "3"] {
+        let out = toystore(&["client", "--duration", accepted, "--iterations", "0"]);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("--iterations must be at least 1"),
+            "{accepted}: {stderr}"
+        );
+    }
+    let bad = toystore(&["client", "--duration", "2x"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("bad duration \"2x\""),
+        "{}",
+        text(&bad.stderr)
+    );
+    let zero = toystore(&["client", "--duration", "0s"]);
+    assert!(text(&zero.stderr).contains("--duration must be longer than 0"));
+}
