@@ -414,9 +414,14 @@ impl<S: LogStore> Node<S> {
     }
 
     fn finish_catch_up(&mut self, pull: Pull, chosen: Option<(ReplicaId, Page)>) -> Result<()> {
-        let fed_meanwhile = self.summary() != pull.mine || self.commit_len != pull.from;
+        // Nothing but the pull itself writes while it runs: appends are refused until ready.
+        assert!(
+            self.summary() == pull.mine && self.commit_len == pull.from,
+            "replica {}: the log changed under its catch-up",
+            self.id
+        );
         match chosen {
-            Some((peer, mut page)) if !fed_meanwhile => {
+            Some((peer, mut page)) => {
                 page.entries.truncate((page.len - pull.from) as usize);
                 if !self.flaws.catch_up_keeps_epoch {
                     self.observe_epoch(page.log_epoch)?;
@@ -441,7 +446,7 @@ impl<S: LogStore> Node<S> {
                     self.commit_len
                 );
             }
-            _ => info!(
+            None => info!(
                 "replica {}: catch-up from {}: heard {} peers, none ahead",
                 self.id,
                 pull.from,
