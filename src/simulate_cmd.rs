@@ -63,6 +63,7 @@ enum Flaw {
     CatchUpKeepsEpoch,
     DropWithinSynced,
     CatchUpDropsAgreeingTail,
+    CommitCountsUnflushedLeader,
 }
 
 fn replica_count(text: &str) -> Result<usize, String> {
@@ -90,6 +91,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
             Some(Flaw::CatchUpKeepsEpoch) => flaws.catch_up_keeps_epoch = true,
             Some(Flaw::DropWithinSynced) => flaws.drop_within_synced = true,
             Some(Flaw::CatchUpDropsAgreeingTail) => flaws.catch_up_drops_agreeing_tail = true,
+            Some(Flaw::CommitCountsUnflushedLeader) => flaws.commit_counts_unflushed_leader = true,
         }
         c.flaws = flaws;
         c

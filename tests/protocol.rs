@@ -65,14 +65,15 @@ fn assert_exactly_once(log: &[OrderEntry]) {
     }
 }
 
-/// The leader dies right after flushing a batch locally, before any follower has it. The client
-/// still gets an answer (the frontend retries at the new leader); when the old leader restarts,
-/// it holds an uncommitted tail that the new leader overwrote, and it adopts the new entries.
+/// The leader dies right after writing a batch locally, before any of it has left (its own copy
+/// may or may not have reached its disk). The client still gets an answer (the frontend retries
+/// at the new leader); when the old leader restarts, whatever tail it kept is uncommitted, the
+/// new leader overwrote it, and it adopts the new entries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leader_dies_after_local_flush_and_its_tail_is_overwritten() {
+async fn leader_dies_after_local_write_and_its_tail_is_overwritten() {
     let mut cluster = TestCluster::start_with_faults(
         ClusterOptions::default(),
-        &[(Service::Replica(3), "leader-after-local-flush:3")],
+        &[(Service::Replica(3), "leader-after-local-write:3")],
     )
     .await;
     let numbers = place_in_order(&cluster, "flush", 6).await;

@@ -4,11 +4,11 @@
 //! carries out the outputs. That last rule is what makes an answer mean "on disk"; taking every
 //! waiting input before the one flush is the group commit.
 //!
-//! One output leaves before the flush: the catalog buy. It carries only requests that are in no
-//! log yet and says nothing of what the step wrote, so sending it early changes nothing a crash
-//! can leave behind (a buy with no order in any log is what a crash while a buy is out leaves
-//! too; the request id's retry takes the same stock once). The catalog then buys the next batch
-//! while this one is flushed, instead of after.
+//! Two outputs leave before the flush ([`Output::leaves_before_flush`] says why each is safe):
+//! the catalog buy, so the catalog buys the next batch while this one is flushed, and a leader's
+//! appends, so its followers write and flush a batch while the leader flushes it too. The
+//! leader then counts its own entries towards a commit only once this flush is done
+//! ([`Node::on_flushed`]).
 
 use crate::faults::Faults;
 use common::catalog_api::CatalogClient;
@@ -158,33 +158,38 @@ impl Driver {
         }
     }
 
-    /// Flushes what the steps wrote, then carries out their outputs; a catalog buy goes first.
+    /// Flushes what the steps wrote, then carries out their outputs; what may leave before the
+    /// flush (a catalog buy, a leader's appends) goes first and travels while the flush runs.
     async fn settle(&mut self) {
         let wrote = self.node.store_mut().take_dirty();
-        let (buys, outputs): (Vec<Output>, Vec<Output>) = self
+        if wrote && self.node.leading().is_some() && self.node.len() > self.flushed_len {
+            self.faults.hit("leader-after-local-write");
+        }
+        let (early, outputs): (Vec<Output>, Vec<Output>) = self
             .node
             .take_outputs()
             .into_iter()
-            .partition(|o| matches!(o, Output::Buy { .. }));
-        for buy in buys {
-            self.carry_out(buy);
+            .partition(Output::leaves_before_flush);
+        for output in early {
+            self.carry_out(output);
         }
         if wrote {
             if let Err(e) = self.node.store().flush().await {
                 self.fail_stop("flush", &e);
             }
-            if self.node.leading().is_some() && self.node.len() > self.flushed_len {
-                self.faults.hit("leader-after-local-flush");
-            }
         }
         self.flushed_len = self.node.len();
+        // What commits now that the leader's own entries are on disk is answered with the rest.
+        // The commit index it writes may reach the disk with the next flush: a restart reads a
+        // lower one, which only holds back what it counts as committed.
+        self.node.on_flushed();
         self.health.send_if_modified(|h| {
             let now = self.node.health();
             let changed = *h != now;
             *h = now;
             changed
         });
-        for output in outputs {
+        for output in outputs.into_iter().chain(self.node.take_outputs()) {
             self.carry_out(output);
         }
     }
@@ -200,7 +205,9 @@ impl Driver {
                     let _ = answer.send(reply);
                 }
             }
-            Output::Send { to, request, call } => {
+            Output::Send {
+                to, request, call, ..
+            } => {
                 let Some(peer) = self.peers.get(&to).cloned() else {
                     return;
                 };

@@ -4,7 +4,8 @@
 //! set, every check is one branch on an empty option.
 //!
 //! Points, each at one of the protocol's hard moments:
-//! - `leader-after-local-flush`: the leader flushed a batch but no follower has it yet.
+//! - `leader-after-local-write`: the leader wrote a batch, and nothing of it has left: no
+//!   follower has it, and its own copy may or may not be on disk.
 //! - `leader-after-commit`: a majority has the entry, the client has no answer yet.
 //! - `follower-mid-append`: a follower wrote an append but did not flush or answer it.
 

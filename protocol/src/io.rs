@@ -52,7 +52,8 @@ pub enum Call {
     Log { from: u64 },
 }
 
-/// Something the driver must do, once the writes of the step that produced it are flushed.
+/// Something the driver must do, once the writes of the step that produced it are flushed, but
+/// for the outputs that [`Output::leaves_before_flush`] names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
     /// Answer the request behind `tag`.
@@ -62,12 +63,41 @@ pub enum Output {
         to: ReplicaId,
         request: Request,
         call: Call,
+        /// It may leave before this step's flush ([`Output::leaves_before_flush`]).
+        early: bool,
     },
     /// Buy these from the catalog (idempotent by request id); the outcome goes to
     /// `Node::on_bought`. At most one batch is out at a time.
     Buy { batch: Vec<BuyRequest> },
     /// The log's storage failed: stop the process without answering anything more.
     Halt { error: Error },
+}
+
+impl Output {
+    /// Whether the driver may carry this out before the flush of the step that produced it,
+    /// instead of after, so that the flush and the call overlap.
+    ///
+    /// - A catalog buy carries only requests in no log yet and says nothing of what the step
+    ///   wrote: a crash before the flush leaves what a crash while a buy is out leaves too.
+    /// - A leader's append may leave before the leader's own copy of its entries is on disk:
+    ///   the leader counts itself towards a commit only up to what it has flushed
+    ///   ([`crate::Node::on_flushed`]), so an entry still commits only once a majority holds it
+    ///   on disk. Appends of a takeover not yet flushed wait: until then the leadership itself
+    ///   may not survive a crash.
+    ///
+    /// Everything else waits: replies promise what is on disk, and a prepare must not leave
+    /// before the grant it asks others to match is durable here.
+    pub fn leaves_before_flush(&self) -> bool {
+        match self {
+            Output::Buy { .. } => true,
+            Output::Send {
+                request: Request::Append(_),
+                early,
+                ..
+            } => *early,
+            _ => false,
+        }
+    }
 }
 
 /// The catalog's answer to a [`Output::Buy`]: one outcome per request, in order.

@@ -5,9 +5,11 @@
 //!   them all, one write numbers the bought ones, and one flush (the driver's, after the step)
 //!   makes them durable.
 //! - **Replication.** Each follower gets the leader's whole suffix from where it is synced; one
-//!   append is out per follower at a time, plus heartbeats. A gap answer moves `next` back.
-//! - **Commit.** An entry is committed once a majority (the leader included) holds it as this
-//!   epoch's leader has it: [`commit_len`] over the followers' `matched` lengths.
+//!   append is out per follower at a time, plus heartbeats. A gap answer moves `next` back. The
+//!   appends leave while the leader's own flush of the same entries runs, not after it.
+//! - **Commit.** An entry is committed once a majority holds it on disk as this epoch's leader
+//!   has it: [`commit_len`] over the followers' `matched` lengths and the leader's own flushed
+//!   length (`Leading::flushed_len`), never its written one.
 //! - **Reads.** A committed order answers at once; one in the log but not committed yet waits for
 //!   its commit; a number past the log answers "not found" only after a majority has answered a
 //!   heartbeat round begun after the read arrived (the read index): only then is it sure that no
@@ -111,6 +113,10 @@ pub(crate) struct Leading {
     pub(crate) reads: Vec<IndexRead>,
     /// Buy batches in a row that did not reach the catalog.
     catalog_failures: u32,
+    /// How much of its log this leader knows to be on its own disk: nothing until the first
+    /// flush after the takeover, then the length at its last flush. A leader only appends, so
+    /// this is a prefix of what it sends.
+    pub(crate) flushed_len: Option<u64>,
 }
 
 impl Leading {
@@ -148,6 +154,7 @@ impl Leading {
             waiting: BTreeMap::new(),
             reads: Vec::new(),
             catalog_failures: 0,
+            flushed_len: None,
         }
     }
 
@@ -175,6 +182,31 @@ impl<S: LogStore> Node<S> {
             Duty::Leader(leading) => Some(leading),
             _ => None,
         }
+    }
+
+    /// Whether this replica's appends may leave before the flush of the step that wrote their
+    /// entries: only a leader's, and only once its takeover is on disk.
+    pub(crate) fn appends_leave_early(&self) -> bool {
+        matches!(&self.duty, Duty::Leader(leading) if leading.flushed_len.is_some())
+    }
+
+    /// The leader's own length as the commit rule counts it: what it has flushed.
+    pub(crate) fn own_durable_len(&self) -> u64 {
+        match &self.duty {
+            Duty::Leader(_) if self.flaws.commit_counts_unflushed_leader => self.len,
+            Duty::Leader(leading) => leading.flushed_len.unwrap_or(0).min(self.len),
+            _ => 0,
+        }
+    }
+
+    /// Everything written so far is on disk: a leader counts it towards a commit now.
+    pub(crate) fn flushed(&mut self) -> Result<()> {
+        let len = self.len;
+        let Some(leading) = self.leading_mut() else {
+            return Ok(());
+        };
+        leading.flushed_len = Some(len);
+        self.recompute_commit()
     }
 
     pub(crate) fn not_leader(&self) -> Error {

@@ -68,4 +68,7 @@ pub struct Flaws {
     /// Found while writing the paged catch-up: a catch-up drops its own tail past a committed
     /// page even where the tail agrees with it (and may hold acknowledged orders).
     pub catch_up_drops_agreeing_tail: bool,
+    /// Found while letting appends overlap the leader's flush: the leader counts entries it has
+    /// written but not flushed towards a commit.
+    pub commit_counts_unflushed_leader: bool,
 }

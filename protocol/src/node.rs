@@ -143,7 +143,14 @@ impl<S: LogStore> Node<S> {
         });
     }
 
-    /// What the node wants done, in order; the driver flushes the store first.
+    /// The driver flushed everything the node wrote so far: a leader's own entries count
+    /// towards a commit up to here from now on ([`Output::leaves_before_flush`]).
+    pub fn on_flushed(&mut self) {
+        self.run(|node| node.flushed());
+    }
+
+    /// What the node wants done, in order; the driver flushes the store first, but for what
+    /// [`Output::leaves_before_flush`] names.
     pub fn take_outputs(&mut self) -> Vec<Output> {
         std::mem::take(&mut self.outputs)
     }
@@ -251,7 +258,13 @@ impl<S: LogStore> Node<S> {
     }
 
     pub(crate) fn send(&mut self, to: ReplicaId, request: Request, call: Call) {
-        self.outputs.push(Output::Send { to, request, call });
+        let early = matches!(request, Request::Append(_)) && self.appends_leave_early();
+        self.outputs.push(Output::Send {
+            to,
+            request,
+            call,
+            early,
+        });
     }
 
     pub(crate) fn summary(&self) -> LogSummary {

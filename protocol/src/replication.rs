@@ -147,11 +147,11 @@ impl<S: LogStore> Node<S> {
 
     /// Raises the commit index to what a majority holds in this epoch; answers the waiters.
     pub(crate) fn recompute_commit(&mut self) -> Result<()> {
-        let (len, majority) = (self.len, self.majority);
+        let (own, majority) = (self.own_durable_len(), self.majority);
         let Some(leading) = self.leading_mut() else {
             return Ok(());
         };
-        let mut lens = vec![len];
+        let mut lens = vec![own];
         lens.extend(leading.followers.values().map(|p| p.matched));
         let committed = commit_len(&lens, majority);
         if committed <= self.commit_len {

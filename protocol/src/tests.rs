@@ -8,6 +8,8 @@ use crate::io::{Call, Output, Reply, Request, Tag};
 use crate::store::{LogStore, MemoryStore};
 use crate::{Flaws, Node};
 
+mod leader;
+
 fn entry(number: u64, epoch: u64) -> OrderEntry {
     OrderEntry {
         number,

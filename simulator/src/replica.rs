@@ -17,17 +17,16 @@ impl World {
         (r.incarnation == incarnation && r.node.is_some()).then_some(i)
     }
 
-    /// The driver's rule: a step's outputs leave only once its writes are flushed, but for a
-    /// catalog buy, which leaves at once.
+    /// The driver's rule: a step's outputs leave only once its writes are flushed, but for what
+    /// [`Output::leaves_before_flush`] names (a catalog buy, a leader's appends), which leaves
+    /// at once.
     pub(crate) fn after_step(&mut self, i: usize) {
         let r = &mut self.replicas[i];
         let Some(node) = r.node.as_mut() else { return };
-        // As in the driver, a catalog buy (requests in no log yet) leaves without waiting for
-        // the flush; everything else waits for it.
-        let (buys, outputs): (Vec<Output>, Vec<Output>) = node
+        let (early, mut outputs): (Vec<Output>, Vec<Output>) = node
             .take_outputs()
             .into_iter()
-            .partition(|o| matches!(o, Output::Buy { .. }));
+            .partition(Output::leaves_before_flush);
         if node.store().dirty || r.flushing || !r.held.is_empty() {
             r.held.extend(outputs);
             if !r.flushing {
@@ -39,10 +38,14 @@ impl World {
                 let delay = r.disk_delay;
                 self.schedule(delay, None, event);
             }
+            self.dispatch(i, early);
         } else {
+            // Nothing unflushed: everything the node wrote is on disk.
+            node.on_flushed();
+            outputs.extend(node.take_outputs());
+            self.dispatch(i, early);
             self.dispatch(i, outputs);
         }
-        self.dispatch(i, buys);
     }
 
     pub(crate) fn dispatch(&mut self, i: usize, outputs: Vec<Output>) {
@@ -82,7 +85,9 @@ impl World {
                         }
                     }
                 }
-                Output::Send { to, request, call } => {
+                Output::Send {
+                    to, request, call, ..
+                } => {
                     let r = &mut self.replicas[i];
                     r.next_tag += 1;
                     let corr = r.next_tag;

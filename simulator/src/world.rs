@@ -362,8 +362,10 @@ impl World {
                 let r = &mut self.replicas[i];
                 let Some(node) = r.node.as_mut() else { return };
                 node.store_mut().flush();
+                node.on_flushed();
                 r.flushing = false;
-                let held = std::mem::take(&mut r.held);
+                let mut held = std::mem::take(&mut r.held);
+                held.extend(node.take_outputs());
                 self.trace("flushed", replica as u64, held.len() as u64);
                 self.dispatch(i, held);
             }

@@ -103,7 +103,7 @@ fn a_seed_replays_exactly() {
 #[test]
 fn every_old_bug_is_found_again() {
     type Flawed = fn(&mut Config);
-    let cases: [(&str, &str, u64, Flawed); 7] = [
+    let cases: [(&str, &str, u64, Flawed); 8] = [
         (
             "1: two leaders in one epoch",
             "one leader per epoch",
@@ -148,6 +148,12 @@ fn every_old_bug_is_found_again() {
             "no acknowledged order lost",
             100,
             |c| c.flaws.catch_up_drops_agreeing_tail = true,
+        ),
+        (
+            "appends before the leader's flush: its unflushed copy counts",
+            "no acknowledged order lost",
+            100,
+            |c| c.flaws.commit_counts_unflushed_leader = true,
         ),
     ];
     for (finding, invariant, seeds, flaw) in cases {

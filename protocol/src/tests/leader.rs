@@ -1,0 +1,159 @@
+//! Script tests of the leader: its appends overlap its own flush, and the commit rule counts
+//! only what it has flushed.
+
+use common::wire::{AppendReply, BuyReceipt, LeaderNotice, PlaceRequest, Placed, Promise};
+use common::RequestId;
+
+use super::replica_two;
+use crate::io::{Call, Output, Reply, Request, Tag};
+use crate::store::MemoryStore;
+use crate::{Flaws, Node};
+
+/// Replica 2 of {1, 2, 3} after its takeover of epoch 4 over empty logs, before any flush.
+fn leader_two(flaws: Flaws) -> Node<MemoryStore> {
+    let mut node = replica_two();
+    node.flaws = flaws;
+    node.on_request(Tag(1), Request::Leader(LeaderNotice { id: 2, epoch: 4 }));
+    node.take_outputs();
+    let promise = Promise {
+        epoch: 4,
+        log_epoch: 0,
+        len: 0,
+        commit_len: 0,
+        from: 0,
+        entries: Vec::new(),
+    };
+    for peer in [1, 3] {
+        let call = Call::Prepare { epoch: 4 };
+        node.on_answer(peer, call, Ok(Reply::Promise(promise.clone())));
+    }
+    assert_eq!(node.leading(), Some(4));
+    node
+}
+
+/// The appends among `outputs`: (to, entries carried, may leave before the flush).
+fn appends(outputs: &[Output]) -> Vec<(u32, usize, bool)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                to,
+                request: Request::Append(append),
+                early,
+                ..
+            } => {
+                assert_eq!(*early, o.leaves_before_flush());
+                Some((*to, append.entries.len(), *early))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn placed(outputs: &[Output], tag: Tag) -> Option<u64> {
+    outputs.iter().find_map(|o| match o {
+        Output::Reply {
+            tag: t,
+            reply: Ok(Reply::Placed(Placed { number })),
+        } if *t == tag => Some(*number),
+        _ => None,
+    })
+}
+
+/// Leader two with order 0 written (bought, numbered) but not flushed; the outputs of that step.
+fn with_one_order_written(flaws: Flaws) -> (Node<MemoryStore>, Vec<Output>) {
+    let mut node = leader_two(flaws);
+    let takeover = node.take_outputs();
+    assert!(
+        appends(&takeover).iter().all(|&(_, _, early)| !early),
+        "a takeover's appends wait for its flush: {takeover:?}"
+    );
+    node.on_flushed();
+    node.take_outputs();
+    for follower in [1, 3] {
+        acked(&mut node, follower, 0);
+    }
+    let request = PlaceRequest {
+        request_id: RequestId("r0".into()),
+        name: "Tux".into(),
+        quantity: 1,
+    };
+    node.on_request(Tag(7), Request::Place(request));
+    let outputs = node.take_outputs();
+    assert!(outputs.iter().any(Output::leaves_before_flush), "a buy");
+    let receipt = BuyReceipt {
+        version: 1,
+        remaining: 9,
+    };
+    node.on_bought(Ok(vec![Ok(receipt)]));
+    assert_eq!(node.len(), 1);
+    let outputs = node.take_outputs();
+    (node, outputs)
+}
+
+fn acked(node: &mut Node<MemoryStore>, follower: u32, synced_len: u64) -> Vec<Output> {
+    let reply = AppendReply {
+        epoch: 4,
+        ok: true,
+        synced_len,
+        round: 0,
+        recovering: false,
+    };
+    node.on_answer(
+        follower,
+        Call::Append { epoch: 4 },
+        Ok(Reply::Appended(reply)),
+    );
+    node.take_outputs()
+}
+
+/// Once its takeover is on disk, a leader sends a batch to its followers before its own flush of
+/// it; then one follower's copy and the leader's unflushed one are not a majority on disk, so
+/// the order commits only once the leader's flush is done (or a second follower has it).
+#[test]
+fn a_leader_sends_before_its_flush_and_counts_only_what_it_flushed() {
+    let (mut node, outputs) = with_one_order_written(Flaws::default());
+    assert_eq!(
+        appends(&outputs),
+        vec![(1, 1, true), (3, 1, true)],
+        "both followers get order 0 before the leader's flush"
+    );
+    let after_ack = acked(&mut node, 1, 1);
+    assert_eq!(
+        node.commit_len(),
+        0,
+        "one follower alone holds order 0 on disk"
+    );
+    assert_eq!(placed(&after_ack, Tag(7)), None);
+    node.on_flushed();
+    assert_eq!(
+        node.commit_len(),
+        1,
+        "the leader's flush makes the majority"
+    );
+    assert_eq!(placed(&node.take_outputs(), Tag(7)), Some(0));
+
+    let (mut node, _) = with_one_order_written(Flaws::default());
+    acked(&mut node, 1, 1);
+    let after_both = acked(&mut node, 3, 1);
+    assert_eq!(
+        node.commit_len(),
+        1,
+        "two followers are a majority without the leader"
+    );
+    assert_eq!(placed(&after_both, Tag(7)), Some(0));
+}
+
+/// The rule switched off: the leader counts its unflushed copy, and one follower's ack commits
+/// an order that a crash of the leader would leave on one disk of three.
+#[test]
+fn counting_the_unflushed_copy_commits_on_one_disk() {
+    let flaws = Flaws {
+        commit_counts_unflushed_leader: true,
+        ..Flaws::default()
+    };
+    let (mut node, _) = with_one_order_written(flaws);
+    let after_ack = acked(&mut node, 1, 1);
+    assert_eq!(node.commit_len(), 1);
+    assert_eq!(placed(&after_ack, Tag(7)), Some(0));
+}
