@@ -25,6 +25,7 @@ pub mod logging;
 pub mod path;
 pub mod public_api;
 pub mod replica_api;
+pub mod report_keys;
 pub mod shutdown;
 pub mod sync;
 pub mod types;

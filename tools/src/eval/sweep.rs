@@ -32,6 +32,7 @@ pub(crate) async fn run_one(
         max_quantity: plan.max_quantity,
         seed: Some(plan.seed.wrapping_add(index * 1000)),
         toys: toys.to_vec(),
+        rate: None,
     };
     // Kept alive for the run: dropping a trigger stops the run.
     let (_never, stop) = Shutdown::new();
