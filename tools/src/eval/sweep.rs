@@ -53,6 +53,7 @@ pub(crate) async fn run_one(
         orders: report.orders.len(),
         cache_hits: cache.hits,
         cache_misses: cache.misses,
+        orders_refused_from_cache: cache.refused_from_cache,
         verified: verification.checked,
         mismatches: verification.mismatches.len(),
         lookup_failures: verification.lookup_failures.len(),
