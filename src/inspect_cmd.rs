@@ -97,8 +97,8 @@ enum Failure {
     Output(io::Error),
     /// `check` ran and found violations; the report is already printed.
     ChecksFailed(String),
-    /// The `--out` file could not be written.
-    Out(CliError),
+    /// The `--out` file could not be written (boxed: a `CliError` is large).
+    Out(Box<CliError>),
 }
 
 impl From<inspect::InspectError> for Failure {
@@ -131,7 +131,7 @@ pub fn run(args: InspectArgs) -> Result<(), CliError> {
         Err(Failure::Output(e)) => Err(CliError::Output(e)),
         Err(Failure::Inspect(e)) => Err(e.into()),
         Err(Failure::ChecksFailed(message)) => Err(CliError::Failed(message)),
-        Err(Failure::Out(e)) => Err(e),
+        Err(Failure::Out(e)) => Err(*e),
     }
 }
 
@@ -235,7 +235,9 @@ fn whole<T: Serialize>(
     text: impl FnOnce() -> String,
 ) -> Result<(), Failure> {
     out.write_all(flags.shown(text, report).as_bytes())?;
-    flags.write_out(report).map_err(Failure::Out)
+    flags
+        .write_out(report)
+        .map_err(|e| Failure::Out(Box::new(e)))
 }
 
 /// A listing's JSON array in the `--out` file, if one was given (read a second time, so stdout
@@ -248,7 +250,10 @@ fn list_out<T>(
     let Some(path) = &flags.out else {
         return Ok(());
     };
-    let cannot = |e| Failure::Out(common::FileError::about("cannot write", path)(e).into());
+    let cannot = |e| {
+        let error = common::FileError::about("cannot write", path)(e);
+        Failure::Out(Box::new(error.into()))
+    };
     let file = std::fs::File::create(path).map_err(cannot)?;
     let mut file = BufWriter::new(file);
     let listed = list(&mut file, true, None, rows, show);
