@@ -4,14 +4,16 @@
 #   single  every service on one host: the frontend's public listener on the host's private
 #           address, every internal listener on loopback;
 #   spread  frontend and catalog on the "web" host, each order replica on its own host, every
-#           listener on its host's private address.
+#           listener on its host's private address; with --frontend2, a second frontend on its
+#           own host (the two behind the stack's load balancer).
 #
 # The same script writes /etc/toystore/cluster.toml on every EC2 instance (install.sh) and the
 # configuration of the multi-host test in network namespaces (tests/multihost.rs), so what the
 # test runs is what the instances run.
 #
 # Usage: cluster-config.sh --layout single|spread --web IP [--orders IP1,IP2,IP3]
-#                          --token TOKEN [--data-root DIR] [--products FILE] [--log-level LEVEL]
+#                          [--frontend2 IP] --token TOKEN [--data-root DIR] [--products FILE]
+#                          [--log-level LEVEL]
 set -euo pipefail
 
 # Fixed ports, the same on every host; the security group opens PUBLIC_PORT to the allowed CIDR
@@ -26,7 +28,7 @@ die() {
     exit 2
 }
 
-layout="" web="" orders="" token=""
+layout="" web="" orders="" frontend2="" token=""
 data_root="/var/lib/toystore"
 products="/etc/toystore/products.json"
 log_level="info"
@@ -35,11 +37,12 @@ while [ $# -gt 0 ]; do
         --layout) layout="${2:?--layout needs a value}"; shift 2 ;;
         --web) web="${2:?--web needs an address}"; shift 2 ;;
         --orders) orders="${2:?--orders needs addresses}"; shift 2 ;;
+        --frontend2) frontend2="${2:?--frontend2 needs an address}"; shift 2 ;;
         --token) token="${2:?--token needs a value}"; shift 2 ;;
         --data-root) data_root="${2:?--data-root needs a directory}"; shift 2 ;;
         --products) products="${2:?--products needs a file}"; shift 2 ;;
         --log-level) log_level="${2:?--log-level needs a level}"; shift 2 ;;
-        -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
         *) die "unknown argument: $1" ;;
     esac
 done
@@ -56,6 +59,7 @@ is_ipv4 "$web" || die "--web must be an IPv4 address, got '$web'"
 case "$layout" in
     single)
         [ -z "$orders" ] || die "--orders makes no sense with --layout single"
+        [ -z "$frontend2" ] || die "--frontend2 makes no sense with --layout single"
         frontend_internal="127.0.0.1"
         catalog="127.0.0.1"
         replicas=(127.0.0.1 127.0.0.1 127.0.0.1)
@@ -68,6 +72,7 @@ case "$layout" in
         done
         frontend_internal="$web"
         catalog="$web"
+        [ -z "$frontend2" ] || is_ipv4 "$frontend2" || die "--frontend2 must be an IPv4 address, got '$frontend2'"
         ;;
     *) die "--layout must be single or spread" ;;
 esac
@@ -89,6 +94,16 @@ public = "$web:$PUBLIC_PORT"
 internal = "$frontend_internal:$FRONTEND_INTERNAL_PORT"
 cache_size = 64
 TOML
+if [ -n "$frontend2" ]; then
+    cat <<TOML
+
+[[frontend]]
+id = 2
+public = "$frontend2:$PUBLIC_PORT"
+internal = "$frontend2:$FRONTEND_INTERNAL_PORT"
+cache_size = 64
+TOML
+fi
 for i in 1 2 3; do
     cat <<TOML
 

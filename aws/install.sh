@@ -6,16 +6,18 @@
 # only when its binary, cluster file or unit changed.
 #
 # Usage (as root, from the unpacked bundle):
-#   install.sh --role single|web|order-1|order-2|order-3 --web IP [--orders IP1,IP2,IP3]
+#   install.sh --role single|web|frontend-2|order-1|order-2|order-3 --web IP
+#              [--orders IP1,IP2,IP3] [--frontend2 IP]
 #              (--secret-id ARN --region REGION | --token-file FILE)
 #              [--root DIR] [--no-start] [--signal URL]
 #
+#   --frontend2 IP  the spread layout's second frontend (behind the load balancer with the first)
 #   --root DIR   install under DIR instead of / and start nothing (tests; implies --no-start)
 #   --signal URL a CloudFormation wait-condition URL: report success once the services run
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-role="" web="" orders="" secret_id="" region="" token_file="" root="" start=1 signal=""
+role="" web="" orders="" frontend2="" secret_id="" region="" token_file="" root="" start=1 signal=""
 
 die() {
     echo "install.sh: $*" >&2
@@ -27,13 +29,14 @@ while [ $# -gt 0 ]; do
         --role) role="${2:?}"; shift 2 ;;
         --web) web="${2:?}"; shift 2 ;;
         --orders) orders="${2:?}"; shift 2 ;;
+        --frontend2) frontend2="${2:?}"; shift 2 ;;
         --secret-id) secret_id="${2:?}"; shift 2 ;;
         --region) region="${2:?}"; shift 2 ;;
         --token-file) token_file="${2:?}"; shift 2 ;;
         --root) root="${2:?}"; start=0; shift 2 ;;
         --no-start) start=0; shift ;;
         --signal) signal="${2:?}"; shift 2 ;;
-        -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
         *) die "unknown argument: $1" ;;
     esac
 done
@@ -42,8 +45,9 @@ done
 case "$role" in
     single) layout=single; units=(toystore-catalog.service toystore-order@1.service toystore-order@2.service toystore-order@3.service toystore-frontend@1.service) ;;
     web) layout=spread; units=(toystore-catalog.service toystore-frontend@1.service) ;;
+    frontend-2) layout=spread; units=(toystore-frontend@2.service) ;;
     order-1 | order-2 | order-3) layout=spread; units=("toystore-order@${role#order-}.service") ;;
-    *) die "--role must be single, web, order-1, order-2 or order-3" ;;
+    *) die "--role must be single, web, frontend-2, order-1, order-2 or order-3" ;;
 esac
 for file in toystore products.json cluster-config.sh units/toystore-catalog.service \
     units/toystore-order@.service units/toystore-frontend@.service; do
@@ -96,6 +100,8 @@ install -m 0644 "$here/products.json" "$etc/products.json"
 config_args=(--layout "$layout" --web "$web" --token "$token"
     --data-root /var/lib/toystore --products /etc/toystore/products.json)
 [ "$layout" = single ] || config_args+=(--orders "$orders")
+[ -z "$frontend2" ] || config_args+=(--frontend2 "$frontend2")
+[ "$role" != frontend-2 ] || [ -n "$frontend2" ] || die "--role frontend-2 needs --frontend2 IP"
 # The cluster file holds the token: readable by root and the service user only.
 (
     umask 027
@@ -125,13 +131,17 @@ if [ "$start" = 1 ]; then
     fi
 fi
 
-# Tell CloudFormation this host is up once its services run (the frontend once it answers).
+# Tell CloudFormation this host is up once its services run (a frontend once it answers).
+case "$role" in
+    frontend-2) own_frontend="$frontend2" ;;
+    *) own_frontend="$web" ;;
+esac
 if [ -n "$signal" ] && [ "$start" = 1 ]; then
     status=FAILURE reason="services did not start: see journalctl -u 'toystore-*'"
     for _ in $(seq 1 60); do
         if systemctl is-active --quiet "${units[@]}"; then
             if [ "$role" = order-1 ] || [ "$role" = order-2 ] || [ "$role" = order-3 ] ||
-                curl -fsS -o /dev/null --max-time 2 "http://$web:8080/health"; then
+                curl -fsS -o /dev/null --max-time 2 "http://$own_frontend:8080/health"; then
                 status=SUCCESS reason="$role: ${units[*]} running"
                 break
             fi

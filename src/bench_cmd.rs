@@ -2,10 +2,9 @@
 //! and the hidden `toystore bench-baseline-http`, the bench's bare HTTP baseline process.
 
 use crate::error::CliError;
+use crate::report_output::ReportFlags;
 use clap::Args;
-use common::FileError;
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
 use tools::bench::{BenchOptions, Measure};
 
@@ -13,6 +12,10 @@ use tools::bench::{BenchOptions, Measure};
 /// next to a baseline started in the same run (a bare warp handler, a bare sled write + flush
 /// loop) and as a ratio to it, with its target. Release build recommended.
 #[derive(Args)]
+#[command(after_help = "Examples:
+  toystore bench --quick
+  toystore bench --seconds 3 --runs 3 --preload 0,100000 --out bench.json
+  toystore bench --only orders,get --json | jq '.rows[] | {key, value}'")]
 pub struct BenchArgs {
     /// Concurrent clients of the orders/s runs, one run set per value (1 gives the one-order-alone
     /// row, 64 the target row) [default: 1,8,64; 1,64 with --quick].
@@ -35,9 +38,8 @@ pub struct BenchArgs {
     /// A short smoke run of every row (1 s runs, one of each).
     #[arg(long)]
     quick: bool,
-    /// Also write every row and every run as JSON here.
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    output: ReportFlags,
 }
 
 /// `--only`'s values, with the accepted names in the message of a wrong one.
@@ -68,22 +70,19 @@ pub async fn run(args: BenchArgs) -> Result<(), CliError> {
     options.progress = std::io::stderr().is_terminal();
     let say = |line: &str| eprintln!("{line}");
     let report = tools::bench::run(&options, &say).await?;
-    println!();
-    print!("{}", report.table());
-    println!(
-        "\n{} rows in {:.0} s ({} build, {} cores, load {} before, {} after); ratios are value / baseline.",
-        report.rows.len(),
-        report.total_seconds,
-        if report.setup.debug_build { "debug" } else { "release" },
-        report.setup.cores,
-        load(report.setup.load_before),
-        load(report.setup.load_after),
-    );
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report).expect("the report is plain data");
-        std::fs::write(path, text).map_err(FileError::about("cannot write", path))?;
-    }
-    Ok(())
+    let text = || {
+        format!(
+            "\n{}\n{} rows in {:.0} s ({} build, {} cores, load {} before, {} after); ratios are value / baseline.\n",
+            report.table(),
+            report.rows.len(),
+            report.total_seconds,
+            if report.setup.debug_build { "debug" } else { "release" },
+            report.setup.cores,
+            load(report.setup.load_before),
+            load(report.setup.load_after),
+        )
+    };
+    args.output.emit(text, &report)
 }
 
 fn load(average: Option<f64>) -> String {

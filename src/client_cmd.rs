@@ -4,13 +4,14 @@
 
 use crate::duration::parse_duration;
 use crate::error::CliError;
+use crate::report_output::ReportFlags;
 use clap::Args;
 use client::StoreClient;
-use common::FileError;
 use common::Shutdown;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 use tools::load::{self, LoadConfig, LoadProgress, LoadReport, Verification};
@@ -20,6 +21,10 @@ const PRINTED_PROBLEMS: usize = 10;
 
 /// Flags of `toystore client`.
 #[derive(Args, Clone, Debug)]
+#[command(after_help = "Examples:
+  toystore client --url http://127.0.0.1:8080 --sessions 5 --iterations 100 --p 0.5
+  toystore client --duration 30s --seed 1 --out client.json
+  toystore client --toy Tux --iterations 10 --json | jq .verification.ok")]
 pub struct ClientArgs {
     /// The frontend's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -46,12 +51,14 @@ pub struct ClientArgs {
     /// Products file whose toys the sessions query.
     #[arg(long, default_value = "data/products.json")]
     products: PathBuf,
+    /// At most this many orders per second across the sessions (retries included).
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
     /// Query only this toy (repeat the flag for several); replaces --products.
     #[arg(long = "toy")]
     toys: Vec<String>,
-    /// Also write the numbers, failures and verification as JSON to this file.
-    #[arg(long)]
-    json: Option<PathBuf>,
+    #[command(flatten)]
+    output: ReportFlags,
     /// Test hook: alter the first acknowledged order's quantity before verifying, so the
     /// verification must fail.
     #[arg(long, hide = true)]
@@ -85,6 +92,7 @@ impl ClientArgs {
             max_quantity: self.max_quantity,
             seed: self.seed,
             toys,
+            rate: self.rate,
         };
         config
             .validate()
@@ -132,36 +140,45 @@ pub async fn run(args: ClientArgs) -> Result<(), CliError> {
 
     let mut summaries = report.summaries();
     summaries.push(verification.summary());
-    println!(
-        "{} sessions, {} steps in {:.1} s against {}\n",
-        config.sessions,
-        report.iterations,
-        report.elapsed.as_secs_f64(),
-        store.base_url()
-    );
-    print!("{}", load::table(&summaries));
-    print_errors(&report);
-    print_verification(&report, &verification);
-    if let Some(path) = &args.json {
-        let doc = json!({
-            "url": store.base_url(),
-            "config": config,
-            "elapsed_s": report.elapsed.as_secs_f64(),
-            "iterations": report.iterations,
-            "sold_out": report.sold_out,
-            "orders": report.orders.len(),
-            "summaries": summaries,
-            "failures": report.failures,
-            "verification": {
-                "ok": verification.is_ok(),
-                "checked": verification.checked,
-                "mismatches": verification.mismatches,
-                "lookup_failures": verification.lookup_failures,
-            },
-        });
-        let text = serde_json::to_string_pretty(&doc).expect("the report is plain data");
-        std::fs::write(path, text).map_err(FileError::about("cannot write", path))?;
-    }
+    let text = || {
+        let mut out = format!(
+            "{} sessions, {} steps in {:.1} s against {}\n\n",
+            config.sessions,
+            report.iterations,
+            report.elapsed.as_secs_f64(),
+            store.base_url()
+        );
+        out.push_str(&load::table(&summaries));
+        write_errors(&mut out, &report);
+        write_verification(&mut out, &report, &verification);
+        out
+    };
+    let doc = json!({
+        "url": store.base_url(),
+        "config": {
+            "sessions": config.sessions,
+            "iterations": config.iterations,
+            "duration_s": config.duration.map(|d| d.as_secs_f64()),
+            "p": config.p,
+            "max_quantity": config.max_quantity,
+            "seed": config.seed,
+            "toys": config.toys,
+            "rate": config.rate,
+        },
+        "elapsed_s": report.elapsed.as_secs_f64(),
+        "iterations": report.iterations,
+        "sold_out": report.sold_out,
+        "orders": report.orders.len(),
+        "summaries": summaries,
+        "failures": report.failures,
+        "verification": {
+            "ok": verification.is_ok(),
+            "checked": verification.checked,
+            "mismatches": verification.mismatches,
+            "lookup_failures": verification.lookup_failures,
+        },
+    });
+    args.output.emit(text, &doc)?;
     let answered = report.timeline.iter().any(|s| s.ok);
     if !answered && !report.timeline.is_empty() {
         return Err(CliError::Failed(format!(
@@ -206,7 +223,7 @@ fn progress_bar(config: &LoadConfig) -> ProgressBar {
     }
 }
 
-fn print_errors(report: &LoadReport) {
+fn write_errors(out: &mut String, report: &LoadReport) {
     let mut by_kind: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for failure in &report.failures {
         *by_kind
@@ -218,33 +235,40 @@ fn print_errors(report: &LoadReport) {
             .iter()
             .map(|((request, error), n)| format!("{request} {error}: {n}"))
             .collect();
-        println!("\nfailed requests: {}", parts.join(", "));
+        let _ = writeln!(out, "\nfailed requests: {}", parts.join(", "));
     }
     if report.sold_out > 0 {
-        println!("steps that found their toy sold out: {}", report.sold_out);
+        let _ = writeln!(
+            out,
+            "steps that found their toy sold out: {}",
+            report.sold_out
+        );
     }
 }
 
-fn print_verification(report: &LoadReport, verification: &Verification) {
-    println!();
+fn write_verification(out: &mut String, report: &LoadReport, verification: &Verification) {
+    out.push('\n');
     if verification.is_ok() {
-        println!(
+        let _ = writeln!(
+            out,
             "verification: all {} acknowledged orders read back as acknowledged",
             report.orders.len()
         );
         return;
     }
-    println!(
+    let _ = writeln!(
+        out,
         "verification FAILED: {} checked, {} mismatched, {} unreadable",
         verification.checked,
         verification.mismatches.len(),
         verification.lookup_failures.len()
     );
     for mismatch in verification.mismatches.iter().take(PRINTED_PROBLEMS) {
-        println!("  mismatch: {mismatch}");
+        let _ = writeln!(out, "  mismatch: {mismatch}");
     }
     for failure in verification.lookup_failures.iter().take(PRINTED_PROBLEMS) {
-        println!(
+        let _ = writeln!(
+            out,
             "  unreadable: order {} ({} x {:?}): {}",
             failure.expected.number,
             failure.expected.quantity,
@@ -254,6 +278,6 @@ fn print_verification(report: &LoadReport, verification: &Verification) {
     }
     let problems = verification.mismatches.len() + verification.lookup_failures.len();
     if problems > 2 * PRINTED_PROBLEMS {
-        println!("  … and more (use --json for all)");
+        let _ = writeln!(out, "  … and more (use --json for all)");
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::duration::parse_duration;
 use crate::error::CliError;
+use crate::report_output::ReportFlags;
 use clap::Args;
-use common::FileError;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,6 +12,10 @@ use tools::drill::{DrillOptions, Target};
 /// Kill services with SIGKILL under verified client load, restart them, and check that nothing
 /// was lost. Exit status 0 only when every check passes.
 #[derive(Args)]
+#[command(after_help = "Examples:
+  toystore drill --duration 30s --seed 7
+  toystore drill --targets replicas,frontend --frontends 2 --rate 200 --out drill.json
+  toystore drill --attach data/cluster.toml --duration 1m --json | jq .errors")]
 pub struct DrillArgs {
     /// How long load and kills go on (60s, 10m, ...).
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
@@ -60,9 +64,12 @@ pub struct DrillArgs {
     /// The initial catalog of the drill's own cluster.
     #[arg(long, default_value = "data/products.json")]
     products: PathBuf,
-    /// Also write the report as JSON here.
-    #[arg(long)]
-    json: Option<PathBuf>,
+    /// At most this many orders per second across the sessions (retries included); without it
+    /// the sessions buy as fast as answers come.
+    #[arg(long, value_name = "N")]
+    rate: Option<f64>,
+    #[command(flatten)]
+    output: ReportFlags,
 }
 
 /// `--replicas`: 3 or 5, the sizes whose majority survives one or two crashes.
@@ -76,6 +83,11 @@ fn parse_replicas(text: &str) -> Result<usize, String> {
 /// Runs the drill; an `Err` only for a drill that could not run. A drill that ran and failed a
 /// check prints its report and exits with status 1.
 pub async fn run(args: DrillArgs) -> Result<(), CliError> {
+    if let Some(rate) = args.rate.filter(|r| !(r.is_finite() && *r > 0.0)) {
+        return Err(CliError::Usage(format!(
+            "--rate must be a positive number of orders/s, not {rate}"
+        )));
+    }
     if !(0.0..=1.0).contains(&args.leader_bias) {
         return Err(CliError::Usage(format!(
             "--leader-bias must be between 0 and 1, not {}",
@@ -97,15 +109,12 @@ pub async fn run(args: DrillArgs) -> Result<(), CliError> {
         attach: args.attach,
         data_root: args.data_root,
         products: args.products,
+        rate: args.rate,
         exe: std::env::current_exe().map_err(CliError::Exe)?,
         progress: std::io::stderr().is_terminal(),
     };
     let report = tools::drill::run(&options).await?;
-    print!("{}", report.render());
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report).expect("the report is plain data");
-        std::fs::write(path, text).map_err(FileError::about("cannot write", path))?;
-    }
+    args.output.emit(|| report.render(), &report)?;
     if !report.passed {
         std::process::exit(1);
     }

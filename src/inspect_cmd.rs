@@ -6,7 +6,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::CliError;
+use crate::report_output::ReportFlags;
 use inspect::render;
+use serde::Serialize;
 
 /// Arguments of `toystore inspect`.
 #[derive(Args)]
@@ -15,7 +17,12 @@ use inspect::render;
     subcommand_negates_reqs = true,
     after_help = "Inspect never changes what it reads: it copies the directory to a temporary \
                   directory ($TMPDIR) and opens the copy. A directory a running service holds is \
-                  refused unless --force."
+                  refused unless --force.
+
+Examples:
+  toystore inspect data/order-1
+  toystore inspect orders data/order-1 --from 100 --to 120 --json
+  toystore inspect check data --out check.json"
 )]
 pub struct InspectArgs {
     #[command(subcommand)]
@@ -30,11 +37,10 @@ pub struct InspectArgs {
 }
 
 /// Options every inspect command takes.
-#[derive(Args, Clone, Copy)]
+#[derive(Args, Clone)]
 struct InspectFlags {
-    /// Print JSON instead of text, for scripts.
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    report: ReportFlags,
     /// Inspect a directory even while a service holds it, by copying it anyway; the copy may
     /// catch a write half done (it then reads as if the service had crashed at that instant).
     #[arg(long, global = true)]
@@ -91,6 +97,8 @@ enum Failure {
     Output(io::Error),
     /// `check` ran and found violations; the report is already printed.
     ChecksFailed(String),
+    /// The `--out` file could not be written (boxed: a `CliError` is large).
+    Out(Box<CliError>),
 }
 
 impl From<inspect::InspectError> for Failure {
@@ -123,14 +131,19 @@ pub fn run(args: InspectArgs) -> Result<(), CliError> {
         Err(Failure::Output(e)) => Err(CliError::Output(e)),
         Err(Failure::Inspect(e)) => Err(e.into()),
         Err(Failure::ChecksFailed(message)) => Err(CliError::Failed(message)),
+        Err(Failure::Out(e)) => Err(*e),
     }
 }
 
 fn dispatch(args: InspectArgs, out: &mut impl Write) -> Result<(), Failure> {
-    let InspectFlags { json, force } = args.output;
+    let InspectFlags {
+        report: flags,
+        force,
+    } = args.output;
+    let json = flags.json;
     let command = match (args.command, args.path) {
         (Some(command), _) => command,
-        (None, Some(path)) => return summary(&path, json, force, out),
+        (None, Some(path)) => return summary(&path, &flags, force, out),
         (None, None) => unreachable!("clap requires PATH when no subcommand is given"),
     };
     match command {
@@ -144,17 +157,14 @@ fn dispatch(args: InspectArgs, out: &mut impl Write) -> Result<(), Failure> {
                 } else {
                     render::order_row(e)
                 }
-            })
+            })?;
+            list_out(&flags, dir.entries(from, to), render::json_line)
         }
         InspectCommand::Stock { path } => {
             let dir = inspect::CatalogDir::open(&path, force)?;
             warn_held(&path, dir.held_by());
             let summary = dir.summary()?;
-            let text = match json {
-                true => render::json(&summary.toys) + "\n",
-                false => render::stock(&summary),
-            };
-            Ok(out.write_all(text.as_bytes())?)
+            whole(&flags, out, &summary.toys, || render::stock(&summary))
         }
         InspectCommand::Journal { path, from } => {
             let dir = inspect::CatalogDir::open(&path, force)?;
@@ -167,6 +177,9 @@ fn dispatch(args: InspectArgs, out: &mut impl Write) -> Result<(), Failure> {
                 } else {
                     render::journal_row(&row)
                 }
+            })?;
+            list_out(&flags, dir.journal(from), |(seq, m)| {
+                render::json_line(&render::JournalRow::new(*seq, m))
             })
         }
         InspectCommand::Diff { a, b } => {
@@ -175,23 +188,15 @@ fn dispatch(args: InspectArgs, out: &mut impl Write) -> Result<(), Failure> {
             let dir_b = inspect::ReplicaDir::open(&b, force)?;
             warn_held(&b, dir_b.held_by());
             let diff = inspect::diff(&dir_a, &dir_b)?;
-            let text = match json {
-                true => render::json(&diff) + "\n",
-                false => render::diff(&diff),
-            };
-            Ok(out.write_all(text.as_bytes())?)
+            whole(&flags, out, &diff, || render::diff(&diff))
         }
         InspectCommand::Check { data_root } => {
             let report = inspect::check_data_root(&data_root, force)?;
-            let text = match json {
-                true => render::json(&report) + "\n",
-                false => render::check_report(&report),
-            };
-            let written = out.write_all(text.as_bytes());
+            let written = whole(&flags, out, &report, || render::check_report(&report));
             // The exit status tells the verdict even when the reader stopped early.
             let failed = report.checks.iter().filter(|c| !c.passed).count();
             match failed {
-                0 => Ok(written?),
+                0 => written,
                 n => Err(Failure::ChecksFailed(format!(
                     "{n} of {} checks failed",
                     report.checks.len()
@@ -202,16 +207,60 @@ fn dispatch(args: InspectArgs, out: &mut impl Write) -> Result<(), Failure> {
 }
 
 /// `toystore inspect PATH`: the summary of whichever kind of directory it is.
-fn summary(path: &Path, json: bool, force: bool, out: &mut impl Write) -> Result<(), Failure> {
+fn summary(
+    path: &Path,
+    flags: &ReportFlags,
+    force: bool,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
     let dir = inspect::open(path, force)?;
     warn_held(path, dir.held_by());
-    let text = match (dir, json) {
-        (inspect::DataDir::Replica(dir), true) => render::json(&dir.summary()?) + "\n",
-        (inspect::DataDir::Replica(dir), false) => render::replica_summary(&dir.summary()?),
-        (inspect::DataDir::Catalog(dir), true) => render::json(&dir.summary()?) + "\n",
-        (inspect::DataDir::Catalog(dir), false) => render::catalog_summary(&dir.summary()?),
+    match dir {
+        inspect::DataDir::Replica(dir) => {
+            let summary = dir.summary()?;
+            whole(flags, out, &summary, || render::replica_summary(&summary))
+        }
+        inspect::DataDir::Catalog(dir) => {
+            let summary = dir.summary()?;
+            whole(flags, out, &summary, || render::catalog_summary(&summary))
+        }
+    }
+}
+
+/// A report shown whole: its text (or JSON) on `out`, its JSON in the `--out` file.
+fn whole<T: Serialize>(
+    flags: &ReportFlags,
+    out: &mut impl Write,
+    report: &T,
+    text: impl FnOnce() -> String,
+) -> Result<(), Failure> {
+    out.write_all(flags.shown(text, report).as_bytes())?;
+    flags
+        .write_out(report)
+        .map_err(|e| Failure::Out(Box::new(e)))
+}
+
+/// A listing's JSON array in the `--out` file, if one was given (read a second time, so stdout
+/// still streams).
+fn list_out<T>(
+    flags: &ReportFlags,
+    rows: impl Iterator<Item = inspect::Result<T>>,
+    show: impl Fn(&T) -> String,
+) -> Result<(), Failure> {
+    let Some(path) = &flags.out else {
+        return Ok(());
     };
-    Ok(out.write_all(text.as_bytes())?)
+    let cannot = |e| {
+        let error = common::FileError::about("cannot write", path)(e);
+        Failure::Out(Box::new(error.into()))
+    };
+    let file = std::fs::File::create(path).map_err(cannot)?;
+    let mut file = BufWriter::new(file);
+    let listed = list(&mut file, true, None, rows, show);
+    match listed.and_then(|()| Ok(file.flush()?)) {
+        Err(Failure::Output(e)) => Err(cannot(e)),
+        other => other,
+    }
 }
 
 /// Writes a listing row by row as it is read: with a header in text, as one JSON array (one

@@ -8,6 +8,7 @@ mod duration;
 mod error;
 mod eval;
 mod inspect_cmd;
+mod report_output;
 mod simulate_cmd;
 mod up;
 

@@ -15,6 +15,7 @@ use aws_support::cli::{isolated, Cli};
 use aws_support::command::{have, run, text, COMMAND_TIMEOUT};
 use aws_support::install::assert_cluster_file;
 use aws_support::instances::{assert_valid_bash, live_instances};
+use aws_support::load_balancer::assert_load_balancer;
 use aws_support::moto::Moto;
 use aws_support::release::{assert_release_uploaded, bundle, small_binary};
 use aws_support::stack::{
@@ -116,7 +117,7 @@ fn install_sh_lays_out_each_host_of_both_layouts() {
     let token_file = dir.path().join("token");
     fs::write(&token_file, "Abc123TokenFromSecretsManager\n").unwrap();
     let orders = "10.20.1.11,10.20.2.12,10.20.3.13";
-    let cases: [(&str, &[&str]); 5] = [
+    let cases: [(&str, &[&str]); 6] = [
         (
             "single",
             &[
@@ -131,6 +132,7 @@ fn install_sh_lays_out_each_host_of_both_layouts() {
             "web",
             &["toystore-catalog.service", "toystore-frontend@1.service"],
         ),
+        ("frontend-2", &["toystore-frontend@2.service"]),
         ("order-1", &["toystore-order@1.service"]),
         ("order-2", &["toystore-order@2.service"]),
         ("order-3", &["toystore-order@3.service"]),
@@ -140,6 +142,10 @@ fn install_sh_lays_out_each_host_of_both_layouts() {
         let out = run(
             Command::new(release.join("install.sh"))
                 .args(["--role", role, "--web", "10.20.1.10", "--orders", orders])
+                .args(match role {
+                    "single" => &[][..],
+                    _ => &["--frontend2", "10.20.2.10"][..],
+                })
                 .arg("--token-file")
                 .arg(&token_file)
                 .arg("--root")
@@ -221,6 +227,7 @@ fn deploy_and_teardown_run_end_to_end_against_moto() {
     assert!(out["FrontendUrl"].starts_with("http://"), "{out:?}");
     for (name, ip) in [
         ("WebPrivateIp", "10.20.1.10"),
+        ("Frontend2PrivateIp", "10.20.2.10"),
         ("Order1PrivateIp", "10.20.1.11"),
         ("Order2PrivateIp", "10.20.2.12"),
         ("Order3PrivateIp", "10.20.3.13"),
@@ -231,7 +238,7 @@ fn deploy_and_teardown_run_end_to_end_against_moto() {
     // The release is in the bucket, with the binary in it.
     assert_release_uploaded(&cli, bucket, &key, home.path());
 
-    // Four instances, one per role, each told its role, the addresses and the release.
+    // Five instances, one per role, each told its role, the addresses and the release.
     let instances = live_instances(&cli);
     let roles: Vec<(&str, &str)> = instances
         .iter()
@@ -240,6 +247,7 @@ fn deploy_and_teardown_run_end_to_end_against_moto() {
     assert_eq!(
         roles,
         [
+            ("frontend-2", "10.20.2.10"),
             ("order-1", "10.20.1.11"),
             ("order-2", "10.20.2.12"),
             ("order-3", "10.20.3.13"),
@@ -253,12 +261,15 @@ fn deploy_and_teardown_run_end_to_end_against_moto() {
         );
         assert!(user_data.contains(&key), "{user_data}");
         assert!(
-            user_data.contains("10.20.1.11,10.20.2.12,10.20.3.13"),
+            user_data.contains("10.20.1.11,10.20.2.12,10.20.3.13 --frontend2 10.20.2.10"),
             "{user_data}"
         );
         assert!(user_data.contains("scripts-user, always"), "{user_data}");
         assert_valid_bash(user_data);
     }
+
+    // Both frontends behind the load balancer, health-checked on /ready.
+    assert_load_balancer(&cli, "tsdeploy", &out["FrontendUrl"]);
 
     // The instance role may read the release object and the token, nothing else.
     assert_instance_policy(&cli, "tsdeploy", bucket, &key);
@@ -290,7 +301,7 @@ fn deploy_and_teardown_run_end_to_end_against_moto() {
     assert_eq!(parameter(&stack, "AllowedCidr"), "198.51.100.0/24");
     assert_eq!(parameter(&stack, "Layout"), "spread");
     assert_eq!(parameter(&stack, "ReleaseKey"), key);
-    assert_eq!(live_instances(&cli).len(), 4);
+    assert_eq!(live_instances(&cli).len(), 5);
     let public = public_cidrs(&cli);
     assert_eq!(
         public,

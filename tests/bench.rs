@@ -50,7 +50,7 @@ fn a_quick_run_reports_every_row_with_its_baseline() {
     let json = dir.path().join("bench.json");
     let output = toystore()
         .args(["bench", "--quick", "--preload", &format!("0,{PRELOAD}")])
-        .arg("--json")
+        .arg("--out")
         .arg(&json)
         .output()
         .expect("toystore runs");

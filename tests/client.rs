@@ -189,9 +189,7 @@ async fn verification_catches_a_tampered_order() {
             "--iterations",
             "5",
         ]);
-        command
-            .args(["--p", "1", "--seed", "3", "--json"])
-            .arg(json);
+        command.args(["--p", "1", "--seed", "3", "--out"]).arg(json);
         command
             .arg("--products")
             .arg(repo_file("data/products.json"));

@@ -7,13 +7,19 @@ use std::process::Command;
 
 /// Runs `toystore drill` with `args` and a JSON report; returns the exit status and the report.
 fn drill(args: &[&str]) -> (std::process::ExitStatus, serde_json::Value) {
+    let (status, report, _) = drill_with_text(args);
+    (status, report)
+}
+
+/// [`drill`], with the text report it printed too.
+fn drill_with_text(args: &[&str]) -> (std::process::ExitStatus, serde_json::Value, String) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let json = dir.path().join("report.json");
     let products = concat!(env!("CARGO_MANIFEST_DIR"), "/data/products.json");
     let output = Command::new(env!("CARGO_BIN_EXE_toystore"))
         .arg("drill")
         .args(args)
-        .args(["--products", products, "--json"])
+        .args(["--products", products, "--out"])
         .arg(&json)
         .output()
         .expect("run toystore drill");
@@ -25,6 +31,7 @@ fn drill(args: &[&str]) -> (std::process::ExitStatus, serde_json::Value) {
     (
         output.status,
         serde_json::from_str(&text).expect("a JSON report"),
+        stdout.into_owned(),
     )
 }
 
@@ -59,7 +66,7 @@ fn a_minute_of_kills_loses_nothing() {
         report["orders_acknowledged"].as_u64().unwrap() > 100,
         "{report}"
     );
-    assert_eq!(report["errors"]["order replicas"], 0);
+    assert_eq!(report["errors"]["order_replicas"], 0);
     assert_eq!(report["checks"].as_array().unwrap().len(), 9);
 }
 
@@ -109,7 +116,7 @@ fn two_frontends_and_five_replicas_are_drilled_and_the_epoch_reported() {
     ] {
         assert_eq!(check(name)["passed"], true, "{:#}", check(name));
     }
-    let read_through = &check("acknowledged orders read back")["figures"]["read through"];
+    let read_through = &check("acknowledged orders read back")["figures"]["read_through"];
     assert!(
         read_through.as_str().unwrap().contains("another of 2"),
         "{read_through}"
@@ -172,5 +179,53 @@ async fn attach_mode_checks_a_running_store_and_kills_nothing() {
     assert!(
         cluster.local.reap_exited().is_empty(),
         "attach mode must not end any service"
+    );
+}
+
+/// A frontend down for a second under an attached drill: the drill cannot excuse the errors
+/// (it did not kill the frontend), so it fails, but the sessions back off instead of hammering
+/// a closed port, and the report summarises the failures in a bounded number of lines instead
+/// of one line each.
+#[tokio::test]
+async fn a_frontend_outage_is_summarised_in_a_few_lines() {
+    let mut cluster = cluster::TestCluster::start(cluster::ClusterOptions::default()).await;
+    let config = cluster.local.config_path.to_string_lossy().into_owned();
+    let drill = tokio::task::spawn_blocking(move || {
+        drill_with_text(&["--attach", &config, "--duration", "5s", "--seed", "4"])
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    cluster.kill(cluster::FRONTEND);
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    cluster.spawn(cluster::FRONTEND);
+    cluster
+        .local
+        .wait_ready(cluster::FRONTEND, std::time::Duration::from_secs(30))
+        .await
+        .expect("the frontend is back");
+    let (status, report, text) = drill.await.expect("drill thread");
+
+    assert_eq!(status.code(), Some(1), "unexcused errors fail the drill");
+    let failures = &report["failures"];
+    let total = failures["total"].as_u64().expect("failures.total");
+    // Four sessions backing off from 10 ms to 1 s make a handful of attempts each in a
+    // second; without back-off a closed loopback port refuses tens of thousands.
+    assert!((1..=100).contains(&total), "{total} failed requests");
+    assert!(
+        failures["by_kind"]["query_transport"].as_u64() >= Some(1),
+        "{failures:#}"
+    );
+    assert_eq!(report["errors"]["order_replicas"].as_u64(), Some(total));
+    let first = failures["windows"][0]["from_s"].as_f64().expect("a window");
+    assert!(
+        (1.0..3.5).contains(&first),
+        "the outage began near 1.5 s, not {first}"
+    );
+    assert!(
+        text.contains(&format!("  {total} failed requests: ")),
+        "{text}"
+    );
+    assert!(
+        text.lines().count() < 60,
+        "the report must stay short:\n{text}"
     );
 }

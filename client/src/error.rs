@@ -1,13 +1,16 @@
 //! What can go wrong with a request to the store, as a client sees it.
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 /// The failure of one [`StoreClient`](crate::StoreClient) call, by kind.
 ///
 /// The kinds follow the public API's error contract: the store's own refusals (`NotFound`,
 /// `OutOfStock`, `BadRequest`, `Unavailable`) are told apart from failures to reach it at all
 /// (`Transport`) and from answers that do not follow the contract (`Unexpected`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+///
+/// In JSON it is `{"kind": "transport", "message": "transport: connection refused"}`: the
+/// [`kind`](ClientError::kind) and the whole message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
     /// 404 with the store's error body: no such toy, or no such order.
     #[error("not found")]
@@ -32,6 +35,15 @@ pub enum ClientError {
         /// The body received, cut to [`MAX_BODY_IN_ERROR`] bytes.
         body: String,
     },
+}
+
+impl Serialize for ClientError {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_struct("ClientError", 2)?;
+        out.serialize_field("kind", self.kind())?;
+        out.serialize_field("message", &self.to_string())?;
+        out.end()
+    }
 }
 
 /// How much of an unexpected body an error keeps.

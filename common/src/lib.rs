@@ -2,7 +2,8 @@
 //! messages of every internal API, the one error type that crosses the wire and maps to an HTTP
 //! status in one place, the storage encoding (bincode 2 with a leading format-version byte), the
 //! cluster configuration, logging set-up, and the small HTTP plumbing every service shares
-//! (the cluster-token filter, JSON replies, the internal client, the server loop with shutdown).
+//! (the cluster-token filter, JSON replies, the internal client, the server loop with shutdown),
+//! and the snake_case keys of the command line's JSON reports.
 //!
 //! Invariants kept here:
 //! - Every value written to sled or sent as a bincode body starts with a format byte: this
@@ -25,6 +26,7 @@ pub mod logging;
 pub mod path;
 pub mod public_api;
 pub mod replica_api;
+pub mod report_keys;
 pub mod shutdown;
 pub mod sync;
 pub mod types;

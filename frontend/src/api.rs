@@ -26,7 +26,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::input::{parse_order, parse_order_number, percent_decode, request_id};
-use crate::metrics::route_of;
+use crate::metrics::{bump, route_of};
 use crate::server::Frontend;
 
 /// Seconds a client is asked to wait after a 503.
@@ -188,6 +188,9 @@ async fn place_order(headers: HeaderMap, body: Bytes, frontend: Arc<Frontend>) -
         let order = parse_order(&body)?;
         let key = headers.get(IDEMPOTENCY_KEY_HEADER);
         let request_id = request_id(key.map(|v| v.as_bytes()))?;
+        if key.is_none() && sold_out_in_cache(&frontend, &order.name, order.quantity) {
+            return Err(Error::OutOfStock);
+        }
         let request = PlaceRequest {
             request_id,
             name: order.name,
@@ -212,6 +215,25 @@ async fn place_order(headers: HeaderMap, body: Bytes, frontend: Arc<Frontend>) -
         })
     };
     answer(frontend.id, "POST /orders", result.await)
+}
+
+/// Whether a fresh cached quantity of `name` is below `quantity`, so the order can be refused
+/// `out of stock` without a hop: the same answer the catalog would give for a quantity no older
+/// than a query through this frontend could return (the cache's freshness rules).
+///
+/// Only for orders without an `Idempotency-Key`: a keyed order may be the retry of an attempt
+/// that was placed (its answer lost) before the stock ran out, and must get that order's number
+/// back, which only the leader knows. A keyless order has a request id made here, so no earlier
+/// attempt of it exists.
+fn sold_out_in_cache(frontend: &Frontend, name: &str, quantity: u32) -> bool {
+    let short = frontend
+        .cache
+        .fresh(name)
+        .is_some_and(|p| p.quantity < quantity);
+    if short {
+        bump(&frontend.metrics.orders_refused_from_cache);
+    }
+    short
 }
 
 async fn get_order(segment: String, frontend: Arc<Frontend>) -> Response {

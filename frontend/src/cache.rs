@@ -122,9 +122,26 @@ impl ProductCache {
         self.get_at(name, Instant::now())
     }
 
+    /// The cached product if it is fresh by the rules above, without counting a hit or a miss:
+    /// for deciding an order, which is not a query.
+    pub(crate) fn fresh(&self, name: &str) -> Option<Product> {
+        self.fresh_at(name, Instant::now())
+    }
+
     /// [`Self::get`] as of `now`.
     fn get_at(&self, name: &str, now: Instant) -> Option<Product> {
-        let found = self.store.as_ref().and_then(|store| {
+        let found = self.fresh_at(name, now);
+        bump(if found.is_some() {
+            &self.metrics.cache_hits
+        } else {
+            &self.metrics.cache_misses
+        });
+        found
+    }
+
+    /// [`Self::fresh`] as of `now`.
+    fn fresh_at(&self, name: &str, now: Instant) -> Option<Product> {
+        self.store.as_ref().and_then(|store| {
             let entry = store.get(name)?;
             if now.saturating_duration_since(entry.read_at) < CACHE_TTL {
                 return Some(entry.product);
@@ -133,13 +150,7 @@ impl ProductCache {
             // removing never lets a stale copy in.
             store.remove_if(name, |e| e.read_at == entry.read_at);
             None
-        });
-        bump(if found.is_some() {
-            &self.metrics.cache_hits
-        } else {
-            &self.metrics.cache_misses
-        });
-        found
+        })
     }
 
     /// To take just before reading a product from the catalog; pass it to [`Self::fill`].

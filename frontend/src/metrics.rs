@@ -24,6 +24,8 @@ pub(crate) struct Metrics {
     pub cache_invalidations: AtomicU64,
     /// Fills refused because an invalidation (or a newer cached version) made them stale.
     pub cache_stale_fills: AtomicU64,
+    /// Orders refused `out of stock` from a fresh cached quantity, never sent to a leader.
+    pub orders_refused_from_cache: AtomicU64,
     pub elections: AtomicU64,
     pub leader_changes: AtomicU64,
     /// Id of the current order leader, 0 while there is none.
@@ -123,7 +125,7 @@ impl Metrics {
             line(&mut out, "request_duration_seconds_count", &base, h.count);
         }
 
-        let counters: [(&str, &str, &AtomicU64); 12] = [
+        let counters: [(&str, &str, &AtomicU64); 13] = [
             (
                 "cache_hits_total",
                 "Product queries answered from the cache.",
@@ -148,6 +150,11 @@ impl Metrics {
                 "cache_stale_fills_total",
                 "Catalog answers not cached because already stale.",
                 &self.cache_stale_fills,
+            ),
+            (
+                "orders_refused_from_cache_total",
+                "Orders refused out of stock from a fresh cached quantity, not sent on.",
+                &self.orders_refused_from_cache,
             ),
             (
                 "elections_total",

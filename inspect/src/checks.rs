@@ -17,7 +17,7 @@ use crate::replica::ReplicaSnapshot;
 mod result;
 
 use result::Check;
-pub use result::{CheckResult, MAX_LISTED_VIOLATIONS};
+pub use result::{CheckResult, Figure, MAX_LISTED_VIOLATIONS};
 
 /// Name of [`committed_entries_agree`].
 pub const COMMITTED_AGREE: &str = "committed entries agree";
@@ -382,7 +382,7 @@ pub fn all(catalog: &CatalogSnapshot, replicas: &[ReplicaSnapshot]) -> Vec<Check
     if let Some(reference) = reference {
         for result in &mut against_orders {
             let log = format!("replica {}", reference.id);
-            result.figures.insert("order log of".into(), log);
+            result.figures.insert("order log of".into(), log.into());
         }
     }
     let [stock, buys] = against_orders;

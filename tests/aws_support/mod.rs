@@ -3,13 +3,14 @@
 //! test whose tool is missing; `units` prepares the systemd units for `systemd-analyze verify`;
 //! `release` makes and checks the release bundle; `install` checks what install.sh writes on a
 //! host; `moto` runs the AWS API emulator; `cli` runs the AWS CLI and the scripts against it,
-//! isolated from any real account; `stack` and `instances` read back what a deployment left in
-//! moto.
+//! isolated from any real account; `stack`, `instances` and `load_balancer` read back what a
+//! deployment left in moto.
 
 pub mod cli;
 pub mod command;
 pub mod install;
 pub mod instances;
+pub mod load_balancer;
 pub mod moto;
 pub mod release;
 pub mod stack;

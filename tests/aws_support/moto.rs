@@ -13,7 +13,8 @@ const MOTO_START: Duration = Duration::from_secs(30);
 ///
 /// It is started through a small launcher that makes moto delete what AWS CloudFormation deletes
 /// with a stack, which moto 5 does not: an instance's primary network interface, an internet
-/// gateway and its attachment, routes, route tables and their subnet associations. Without it a
+/// gateway and its attachment, routes, route tables and their subnet associations, and a load
+/// balancer's target group. Without it a
 /// stack with its own VPC cannot be deleted in moto (DependencyViolation on the VPC).
 pub struct Moto {
     child: Child,
@@ -72,6 +73,13 @@ def delete_table(self, account_id, region):
     if self.id in backend.route_tables:
         backend.delete_route_table(self.id)
 RouteTable.delete = delete_table
+
+from moto.elbv2.models import FakeTargetGroup, elbv2_backends
+def delete_target_group(self, account_id, region):
+    backend = elbv2_backends[account_id][region]
+    if self.arn in backend.target_groups:
+        backend.delete_target_group(self.arn)
+FakeTargetGroup.delete = delete_target_group
 
 from moto.server import main
 main(sys.argv[1:])

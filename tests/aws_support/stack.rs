@@ -99,6 +99,7 @@ pub fn public_cidrs(cli: &Cli) -> Vec<String> {
 /// No instance, bucket, secret or role of ours is left, and no VPC but moto's default one.
 pub fn assert_nothing_left(cli: &Cli) {
     assert!(live_instances(cli).is_empty(), "instances left");
+    super::load_balancer::assert_no_load_balancer(cli);
     let buckets = cli.json(&["s3api", "list-buckets"]);
     assert_eq!(
         buckets["Buckets"].as_array().map(Vec::len).unwrap_or(0),

@@ -171,6 +171,7 @@ pub async fn drill(lab: &mut Lab, firewall: Firewall, toys: Vec<String>) {
         max_quantity: 1,
         seed: None,
         toys,
+        rate: None,
     };
     let acked = AtomicUsize::new(0);
     let (stop_load, stop) = Shutdown::new();

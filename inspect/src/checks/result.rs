@@ -16,17 +16,66 @@ pub struct CheckResult {
     pub name: &'static str,
     /// True exactly when `violations` is empty.
     pub passed: bool,
-    /// What was checked, in numbers (entries compared, toys, digests).
-    pub figures: BTreeMap<String, String>,
+    /// What was checked, in numbers (entries compared, toys, digests), labelled in words; the
+    /// JSON keys are the labels in snake_case.
+    #[serde(serialize_with = "common::report_keys::snake_keys")]
+    pub figures: BTreeMap<String, Figure>,
     /// One line of evidence per violation; past [`MAX_LISTED_VIOLATIONS`], a last line counts
     /// the rest.
     pub violations: Vec<String>,
 }
 
+/// One figure of a check: a count (a number in JSON) or a text (a digest, a replica's name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Figure {
+    Count(i64),
+    Text(String),
+}
+
+impl Display for Figure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Figure::Count(n) => write!(f, "{n}"),
+            Figure::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<usize> for Figure {
+    fn from(n: usize) -> Figure {
+        Figure::Count(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<u64> for Figure {
+    fn from(n: u64) -> Figure {
+        Figure::Count(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<i64> for Figure {
+    fn from(n: i64) -> Figure {
+        Figure::Count(n)
+    }
+}
+
+impl From<String> for Figure {
+    fn from(text: String) -> Figure {
+        Figure::Text(text)
+    }
+}
+
+impl From<&str> for Figure {
+    fn from(text: &str) -> Figure {
+        Figure::Text(text.to_string())
+    }
+}
+
 /// Accumulates a [`CheckResult`].
 pub(super) struct Check {
     name: &'static str,
-    figures: BTreeMap<String, String>,
+    figures: BTreeMap<String, Figure>,
     violations: Vec<String>,
     unlisted: usize,
 }
@@ -41,8 +90,8 @@ impl Check {
         }
     }
 
-    pub(super) fn figure(&mut self, label: impl Into<String>, value: impl Display) {
-        self.figures.insert(label.into(), value.to_string());
+    pub(super) fn figure(&mut self, label: impl Into<String>, value: impl Into<Figure>) {
+        self.figures.insert(label.into(), value.into());
     }
 
     pub(super) fn violation(&mut self, evidence: String) {

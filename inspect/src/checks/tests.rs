@@ -81,8 +81,14 @@ fn a_healthy_store_passes_every_check() {
     for result in &results {
         assert!(result.passed, "{result:?}");
     }
-    assert_eq!(results[0].figures["committed"], "3");
-    assert_eq!(results[3].figures["order log of"], "replica 1");
+    assert_eq!(results[0].figures["committed"], Figure::Count(3));
+    assert_eq!(
+        results[3].figures["order log of"],
+        Figure::Text("replica 1".into())
+    );
+    let json = serde_json::to_value(&results[3]).expect("a check is plain data");
+    assert_eq!(json["figures"]["order_log_of"], "replica 1");
+    assert!(json["figures"]["sold_in_the_order_log"].is_i64(), "{json}");
 }
 
 #[test]

@@ -44,6 +44,7 @@ pub(crate) async fn measure(
             max_quantity: DEFAULT_MAX_QUANTITY,
             seed: Some(1000 * i as u64),
             toys: toys.to_vec(),
+            rate: None,
         };
         config.validate()?;
         // Kept alive for the run: dropping the trigger stops it.

@@ -1,9 +1,10 @@
 //! The drill's own checks, on what the clients saw; the checks on what the services hold are
 //! `inspect::checks`.
 
+use super::summary::FailureSummary;
 use crate::load::{RequestFailure, Verification};
 use client::ClientError;
-use inspect::checks::CheckResult;
+use inspect::checks::{CheckResult, Figure};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -42,13 +43,13 @@ pub fn acked_orders_read_back(verification: &Verification, frontends: usize) -> 
     let mut figures = BTreeMap::new();
     figures.insert(
         "orders read back".to_string(),
-        verification.checked.to_string(),
+        Figure::from(verification.checked),
     );
     let through = match frontends {
         1 => "the frontend that placed them".to_string(),
         n => format!("another of {n} frontends than the one that placed them"),
     };
-    figures.insert("read through".to_string(), through);
+    figures.insert("read through".to_string(), Figure::Text(through));
     CheckResult {
         name: ACKED_ORDERS_READ_BACK,
         passed: violations.is_empty(),
@@ -58,18 +59,16 @@ pub fn acked_orders_read_back(verification: &Verification, frontends: usize) -> 
 }
 
 /// Files every failure (out-of-stock refusals excluded) under the outage it fell in, or under
-/// "order replicas" when none did: those are the errors the store promises never happen.
+/// "order replicas" when none did: those are the errors the store promises never happen, and
+/// the check's violations are their [`FailureSummary`] (a few lines however many there are).
 pub fn classify_errors(
     failures: &[RequestFailure],
     outages: &[Outage],
 ) -> (BTreeMap<String, usize>, CheckResult) {
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     errors.insert("order replicas".into(), 0);
-    let mut violations = Vec::new();
-    for failure in failures
-        .iter()
-        .filter(|f| f.error != ClientError::OutOfStock)
-    {
+    let mut unexcused = Vec::new();
+    for failure in client_visible(failures) {
         let outage = outages
             .iter()
             .find(|o| o.from <= failure.at && failure.at <= o.to + OUTAGE_GRACE);
@@ -77,26 +76,29 @@ pub fn classify_errors(
             Some(outage) => *errors.entry(outage.service.clone()).or_default() += 1,
             None => {
                 *errors.entry("order replicas".into()).or_default() += 1;
-                violations.push(format!(
-                    "{:?} at {:.3} s failed: {}",
-                    failure.kind,
-                    failure.at.as_secs_f64(),
-                    failure.error
-                ));
+                unexcused.push(failure);
             }
         }
     }
     let mut figures = BTreeMap::new();
     for (service, count) in &errors {
-        figures.insert(format!("errors while {service} down"), count.to_string());
+        figures.insert(format!("errors while {service} down"), Figure::from(*count));
     }
     let check = CheckResult {
         name: NO_REPLICA_CRASH_ERRORS,
-        passed: violations.is_empty(),
+        passed: unexcused.is_empty(),
         figures,
-        violations,
+        violations: FailureSummary::of(unexcused).lines(),
     };
     (errors, check)
+}
+
+/// The failures a client sees as errors: all but out-of-stock refusals, which are the store's
+/// right answer to sessions racing for the last items.
+pub fn client_visible(failures: &[RequestFailure]) -> impl Iterator<Item = &RequestFailure> {
+    failures
+        .iter()
+        .filter(|f| f.error != ClientError::OutOfStock)
 }
 
 /// Check name: no service panicked (a panic in a request handler leaves the process running,
@@ -117,7 +119,10 @@ pub fn no_service_panicked(stderr_files: &[(String, std::path::PathBuf)]) -> Che
         }
     }
     let mut figures = BTreeMap::new();
-    figures.insert("services read".to_string(), stderr_files.len().to_string());
+    figures.insert(
+        "services read".to_string(),
+        Figure::from(stderr_files.len()),
+    );
     CheckResult {
         name: NO_PANICS,
         passed: violations.is_empty(),

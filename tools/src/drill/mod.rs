@@ -8,6 +8,8 @@
 //!   the load and the checks against a running store and kills nothing.
 //! - Order replicas are killed one at a time and a replica is back and ready before the next kill,
 //!   so a majority is always up: the store promises clients no error then, and the drill checks it.
+//! - Its report stays a screenful however many requests fail: failures are summarised by kind
+//!   and time window (`summary`), never listed one by one.
 //! - The checks over the data directories are `inspect::checks`, the same code as
 //!   `toystore inspect check`.
 
@@ -15,7 +17,9 @@ mod checks;
 mod report;
 mod run;
 mod schedule;
+mod summary;
 
 pub use report::{DrillReport, EpochGrowth, KillEvent};
 pub use run::{run, DrillOptions};
 pub use schedule::{Schedule, Target, UnknownTarget};
+pub use summary::{FailureSummary, FailureWindow};

@@ -1,5 +1,7 @@
 //! What a drill did and found, printed for people (PASS/FAIL lines with figures) and as JSON.
 
+use super::summary::FailureSummary;
+use common::report_keys::snake_keys;
 use common::Epoch;
 use inspect::checks::CheckResult;
 use serde::Serialize;
@@ -63,9 +65,14 @@ pub struct DrillReport {
     /// Client requests sent (queries and buys, retries included) and orders acknowledged.
     pub requests: usize,
     pub orders_acknowledged: usize,
-    /// Client-visible errors (out-of-stock refusals excluded), by what was down when they came.
+    /// Client-visible errors (out-of-stock refusals excluded), by what was down when they came
+    /// (`order replicas`, `frontend-1`; snake_case keys in JSON).
+    #[serde(serialize_with = "snake_keys")]
     pub errors: BTreeMap<String, usize>,
-    /// Log digest of each replica after convergence.
+    /// The same errors by kind and time window, the first few listed.
+    pub failures: FailureSummary,
+    /// Log digest of each replica after convergence (`replica 1`; `replica_1` in JSON).
+    #[serde(serialize_with = "snake_keys")]
     pub digests: BTreeMap<String, String>,
     pub checks: Vec<CheckResult>,
     /// Whether every check passed.
@@ -102,6 +109,9 @@ impl DrillReport {
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
         out.push_str(&format!("client-visible errors: {}\n", errors.join(", ")));
+        for line in self.failures.lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
         for (replica, digest) in &self.digests {
             out.push_str(&format!("{replica} log digest {digest}\n"));
         }

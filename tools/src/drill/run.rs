@@ -15,9 +15,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use supervisor::{ClusterOptions, LocalCluster, Service};
 
-use super::checks::{acked_orders_read_back, classify_errors, no_service_panicked, Outage};
+use super::checks::{
+    acked_orders_read_back, classify_errors, client_visible, no_service_panicked, Outage,
+};
 use super::report::{DrillReport, EpochGrowth, KillEvent};
 use super::schedule::{Schedule, Target};
+use super::summary::FailureSummary;
 use crate::ToolError;
 
 /// How long a restarted service may take to be ready, and the replicas to converge.
@@ -49,6 +52,8 @@ pub struct DrillOptions {
     pub products: PathBuf,
     /// The `toystore` binary that the drill's own cluster runs.
     pub exe: PathBuf,
+    /// At most this many buys per second across the sessions (`None`: as fast as answers come).
+    pub rate: Option<f64>,
     /// Draw a progress bar (off in tests and when output is not a terminal).
     pub progress: bool,
 }
@@ -109,6 +114,7 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, ToolError> {
         max_quantity: options.max_quantity,
         seed: Some(options.seed),
         toys,
+        rate: options.rate,
     };
     config.validate()?;
     let bar = progress_bar(options);
@@ -247,7 +253,7 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, ToolError> {
         .flat_map(|c| c.figures.iter())
         .filter_map(|(k, v)| {
             k.strip_suffix(" digest")
-                .map(|replica| (replica.to_string(), v.clone()))
+                .map(|replica| (replica.to_string(), v.to_string()))
         })
         .collect();
     let mut all: Vec<CheckResult> = vec![
@@ -265,6 +271,7 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, ToolError> {
         requests: report.timeline.len(),
         orders_acknowledged: report.orders.len(),
         errors,
+        failures: FailureSummary::of(client_visible(&report.failures)),
         digests,
         passed: all.iter().all(|c| c.passed),
         checks: all,

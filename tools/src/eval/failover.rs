@@ -44,6 +44,7 @@ pub(crate) async fn run(
         max_quantity: plan.max_quantity,
         seed: Some(plan.seed.wrapping_add(900)),
         toys: toys.to_vec(),
+        rate: None,
     };
     // Kept alive for the run: dropping a trigger stops it.
     let (_never, stop) = Shutdown::new();

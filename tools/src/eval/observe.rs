@@ -294,6 +294,7 @@ mod tests {
             orders,
             cache_hits: hits,
             cache_misses: misses,
+            orders_refused_from_cache: 0,
             verified: orders,
             mismatches: 0,
             lookup_failures: 0,

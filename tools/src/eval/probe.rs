@@ -19,6 +19,8 @@ pub(crate) struct Counters {
     pub evictions: u64,
     pub leader_changes: u64,
     pub order_retries: u64,
+    /// Orders the frontend refused out of stock from its cache, never sent to a leader.
+    pub refused_from_cache: u64,
     pub leader_id: u64,
 }
 
@@ -31,6 +33,9 @@ impl Counters {
             evictions: self.evictions.saturating_sub(earlier.evictions),
             leader_changes: self.leader_changes.saturating_sub(earlier.leader_changes),
             order_retries: self.order_retries.saturating_sub(earlier.order_retries),
+            refused_from_cache: self
+                .refused_from_cache
+                .saturating_sub(earlier.refused_from_cache),
             leader_id: self.leader_id,
         }
     }
@@ -86,6 +91,7 @@ impl Probe {
             evictions: get("cache_evictions_total")?,
             leader_changes: get("leader_changes_total")?,
             order_retries: get("order_retries_total")?,
+            refused_from_cache: get("orders_refused_from_cache_total")?,
             leader_id: get("leader_id")?,
         })
     }

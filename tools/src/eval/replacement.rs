@@ -68,6 +68,7 @@ async fn run_phases(
             max_quantity: plan.max_quantity,
             seed: Some(plan.seed.wrapping_add(500 + index as u64)),
             toys: toys.clone(),
+            rate: None,
         };
         let before = probe.counters().await?;
         let start_s = start.elapsed().as_secs_f64();

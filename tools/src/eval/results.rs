@@ -79,6 +79,11 @@ pub struct SweepRun {
     pub cache_hits: u64,
     /// See `cache_hits`.
     pub cache_misses: u64,
+    /// Orders the frontend refused out of stock from a fresh cached quantity, without a hop to
+    /// the leader (`/metrics` delta). The load sends every buy with an idempotency key, and
+    /// keyed orders always go on, so this stays 0 under the evaluation's own load.
+    #[serde(default)]
+    pub orders_refused_from_cache: u64,
     /// Orders read back and compared.
     pub verified: usize,
     /// Orders that differ from what was acknowledged.

@@ -32,6 +32,7 @@ pub(crate) async fn run_one(
         max_quantity: plan.max_quantity,
         seed: Some(plan.seed.wrapping_add(index * 1000)),
         toys: toys.to_vec(),
+        rate: None,
     };
     // Kept alive for the run: dropping a trigger stops the run.
     let (_never, stop) = Shutdown::new();
@@ -52,6 +53,7 @@ pub(crate) async fn run_one(
         orders: report.orders.len(),
         cache_hits: cache.hits,
         cache_misses: cache.misses,
+        orders_refused_from_cache: cache.refused_from_cache,
         verified: verification.checked,
         mismatches: verification.mismatches.len(),
         lookup_failures: verification.lookup_failures.len(),

@@ -63,6 +63,10 @@ pub struct LoadConfig {
     pub seed: Option<u64>,
     /// The toys sessions pick from (at least one).
     pub toys: Vec<String>,
+    /// At most this many buys per second across every session (retries included); `None` for
+    /// as fast as answers come.
+    #[serde(default)]
+    pub rate: Option<f64>,
 }
 
 impl LoadConfig {
@@ -83,6 +87,7 @@ impl LoadConfig {
             max_quantity: DEFAULT_MAX_QUANTITY,
             seed: None,
             toys,
+            rate: None,
         }
     }
 
@@ -108,6 +113,11 @@ impl LoadConfig {
         }
         if self.toys.is_empty() {
             return bad("there must be at least one toy to query".into());
+        }
+        if let Some(rate) = self.rate.filter(|r| !(r.is_finite() && *r > 0.0)) {
+            return bad(format!(
+                "rate must be a positive number of orders/s, not {rate}"
+            ));
         }
         Ok(())
     }
@@ -146,7 +156,7 @@ mod tests {
     #[test]
     fn out_of_range_fields_are_named() {
         let good = LoadConfig::new(vec!["Tux".into()]);
-        let cases: [(&str, LoadConfig, &str); 5] = [
+        let cases: [(&str, LoadConfig, &str); 6] = [
             (
                 "no sessions",
                 LoadConfig {
@@ -186,6 +196,14 @@ mod tests {
                     ..good.clone()
                 },
                 "toy",
+            ),
+            (
+                "rate 0",
+                LoadConfig {
+                    rate: Some(0.0),
+                    ..good.clone()
+                },
+                "rate must",
             ),
         ];
         for (case, config, needle) in cases {

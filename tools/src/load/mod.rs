@@ -17,10 +17,15 @@
 //! - Out-of-stock refusals are the store's correct answer to a race between sessions (the stock
 //!   was read before another session bought it); they are counted apart from errors.
 //!
-//! Left out: think time between steps (sessions run closed-loop, as fast as answers come), and
+//! - A session that gets a connection error backs off (doubling, up to [`BACKOFF_MAX`]) before
+//!   its next request, so an outage does not turn into a flood of failed requests.
+//!
+//! Left out: think time between steps (sessions run closed-loop, as fast as answers come, or as
+//! [`LoadConfig::rate`] allows buys), and
 //! skewed toy popularity (toys are picked uniformly).
 
 mod config;
+mod pacing;
 mod session;
 mod stats;
 mod verify;
@@ -29,6 +34,7 @@ pub use config::{
     toy_names, LoadConfig, RequestKind, DEFAULT_ITERATIONS, DEFAULT_MAX_QUANTITY, DEFAULT_P,
     DEFAULT_SESSIONS,
 };
+pub use pacing::{Backoff, RateCap, BACKOFF_FIRST, BACKOFF_MAX};
 pub use session::{
     run_load, run_load_spread, AckedOrder, LoadProgress, RequestFailure, BUY_ATTEMPTS,
     BUY_RETRY_PAUSE,

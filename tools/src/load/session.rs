@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::config::{LoadConfig, RequestKind};
+use super::pacing::{Backoff, RateCap};
 use super::stats::{new_histogram, record as record_latency, LoadReport, Sample};
 use client::ClientError;
 use client::StoreClient;
@@ -86,6 +87,8 @@ struct Run<'a, P> {
     iterations: AtomicUsize,
     sold_out: AtomicUsize,
     errors: AtomicUsize,
+    /// `config.rate` as slots every buy waits for.
+    rate_cap: Option<RateCap>,
     record: Mutex<Record>,
 }
 
@@ -154,6 +157,7 @@ pub async fn run_load_spread(
         iterations: AtomicUsize::new(0),
         sold_out: AtomicUsize::new(0),
         errors: AtomicUsize::new(0),
+        rate_cap: config.rate.map(RateCap::new),
         record: Mutex::new(Record::default()),
     };
     join_all((0..config.sessions).map(|i| session(&run, i))).await;
@@ -181,18 +185,27 @@ async fn session<P: Fn(&LoadProgress)>(run: &Run<'_, P>, index: usize) {
     };
     let frontend = index % run.clients.len();
     let client = &run.clients[frontend];
+    let mut backoff = Backoff::default();
     let mut step = 0;
     while !run.done(step) {
         let toy = &config.toys[rng.gen_range(0..config.toys.len())];
-        let product = run.timed(RequestKind::Query, client.product(toy)).await;
-        if let Ok(product) = product {
-            if product.quantity == 0 {
+        let mut reached = true;
+        match run.timed(RequestKind::Query, client.product(toy)).await {
+            Ok(product) if product.quantity == 0 => {
                 run.sold_out.fetch_add(1, Ordering::Relaxed);
-            } else if rng.gen_bool(config.p) {
+            }
+            Ok(_) if rng.gen_bool(config.p) => {
                 let quantity = rng.gen_range(1..=config.max_quantity);
                 let key = format!("load-{}-s{index}-i{step}", run.run_id);
-                run.buy(frontend, toy, quantity, key).await;
+                reached = run.buy(frontend, toy, quantity, key).await;
             }
+            Ok(_) => {}
+            Err(e) => reached = !matches!(e, ClientError::Transport(_)),
+        }
+        if reached {
+            backoff.answered();
+        } else {
+            tokio::time::sleep(backoff.failed()).await;
         }
         step += 1;
         run.step_done();
@@ -211,9 +224,12 @@ impl<P: Fn(&LoadProgress)> Run<'_, P> {
     }
 
     /// One buy through `clients[frontend]`, retried with the same key while the store is
-    /// unreachable.
-    async fn buy(&self, frontend: usize, name: &str, quantity: u32, key: String) {
+    /// unreachable; false when its last attempt got no answer at all (a connection error).
+    async fn buy(&self, frontend: usize, name: &str, quantity: u32, key: String) -> bool {
         for attempt in 1..=BUY_ATTEMPTS {
+            if let Some(cap) = &self.rate_cap {
+                tokio::time::sleep_until(cap.reserve(Instant::now()).into()).await;
+            }
             let answer = self.clients[frontend].buy_with_key(name, quantity, &key);
             match self.timed(RequestKind::Buy, answer).await {
                 Ok(number) => {
@@ -226,14 +242,15 @@ impl<P: Fn(&LoadProgress)> Run<'_, P> {
                         acked_at: self.start.elapsed(),
                     };
                     self.lock().orders.push(order);
-                    return;
+                    return true;
                 }
                 Err(e) if e.is_retryable() && attempt < BUY_ATTEMPTS => {
                     tokio::time::sleep(BUY_RETRY_PAUSE).await;
                 }
-                Err(_) => return,
+                Err(e) => return !matches!(e, ClientError::Transport(_)),
             }
         }
+        true
     }
 
     /// Sends one request, recording its latency, its sample and its failure if it fails.
