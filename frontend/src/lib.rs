@@ -31,6 +31,7 @@ mod input;
 mod internal;
 mod leader;
 mod metrics;
+mod readiness;
 mod server;
 
 pub use error::FrontendError;

@@ -19,9 +19,11 @@ use log::error;
 use protocol::{BuyOutcome, Call, Node, Output, Reply, Request, Tag, TICK};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::log::OrderLog;
+use crate::metrics::ReplicaMetrics;
 
 /// Most inputs stepped before one flush.
 const MAX_INPUTS_PER_FLUSH: usize = 4096;
@@ -77,6 +79,7 @@ struct Driver {
     catalog: CatalogClient,
     health: watch::Sender<Health>,
     faults: Faults,
+    metrics: Arc<ReplicaMetrics>,
     /// The log's length at the last flush.
     flushed_len: u64,
 }
@@ -86,6 +89,7 @@ pub(crate) fn start(
     node: Node<OrderLog>,
     peers: HashMap<ReplicaId, ReplicaClient>,
     catalog: CatalogClient,
+    metrics: Arc<ReplicaMetrics>,
     shutdown: Shutdown,
 ) -> (NodeHandle, tokio::task::JoinHandle<()>) {
     let (feed, inputs) = mpsc::unbounded_channel();
@@ -100,6 +104,7 @@ pub(crate) fn start(
         catalog,
         health,
         faults: Faults::from_env(),
+        metrics,
         flushed_len: 0,
     };
     let task = tokio::spawn(driver.run(shutdown));
@@ -170,9 +175,12 @@ impl Driver {
             self.carry_out(buy);
         }
         if wrote {
+            let began = Instant::now();
             if let Err(e) = self.node.store().flush().await {
                 self.fail_stop("flush", &e);
             }
+            let entries = self.node.len().saturating_sub(self.flushed_len);
+            self.metrics.flushed(began.elapsed(), entries);
             if self.node.leading().is_some() && self.node.len() > self.flushed_len {
                 self.faults.hit("leader-after-local-flush");
             }
@@ -184,6 +192,7 @@ impl Driver {
             *h = now;
             changed
         });
+        self.metrics.publish(&self.node);
         for output in outputs {
             self.carry_out(output);
         }
