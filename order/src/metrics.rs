@@ -174,3 +174,40 @@ impl ReplicaMetrics {
         text.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Until the driver first publishes the node's state, the replica counts as catching up:
+    /// a probe that came before the first step must not call it ready.
+    #[test]
+    fn a_replica_is_not_ready_before_its_first_publish() {
+        let build = BuildInfo {
+            version: "0.1.0",
+            commit: "abc",
+        };
+        let metrics = ReplicaMetrics::new(build, &[1, 3]);
+        assert_eq!(
+            metrics.problems(),
+            vec!["catching up from its peers: 0 entries fetched so far, 0 to go".to_string()]
+        );
+        metrics.flushed(Duration::from_micros(70), 3);
+        let text = metrics.render();
+        for want in [
+            "toystore_replica_catching_up 1",
+            "toystore_replica_role{role=\"recovering\"} 1",
+            "toystore_replica_flush_entries_bucket{le=\"5\"} 1",
+            "toystore_replica_flush_duration_seconds_bucket{le=\"0.0001\"} 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == want),
+                "missing {want:?} in\n{text}"
+            );
+        }
+        assert!(
+            !text.contains("follower_lag_entries{"),
+            "a replica that does not lead reports no lag\n{text}"
+        );
+    }
+}
