@@ -3,7 +3,9 @@
 //! The decisions are the `protocol` crate's [`protocol::Node`]; this crate drives it. `log.rs`
 //! keeps the log in sled (the node's [`protocol::LogStore`]), each entry in the compact form of
 //! `stored.rs`; `driver.rs` owns the node in one task, steps it with every waiting input, flushes
-//! once, and only then answers or sends anything; `api.rs` is the internal HTTP API that feeds it.
+//! once, and only then answers or sends anything; `api.rs` is the internal HTTP API that feeds it;
+//! `metrics.rs` what the replica reports in `/metrics` and `/ready`, copied from the node's
+//! getters after each flush so a scrape never waits for the node.
 //!
 //! Invariants (docs/protocol.md has the rules, `protocol` their checks, `tests/` the end-to-end
 //! proof):
