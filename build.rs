@@ -1,4 +1,7 @@
-//! Stamps the binary with the commit it was built from, for `toystore --version`.
+//! Stamps the binary with the commit it was built from, for `toystore --version` and the
+//! services' `toystore_build_info` gauge. The binary hands it to each service's `run` as a
+//! `common::metrics::BuildInfo` rather than each crate reading it, so a new commit rebuilds the
+//! binary alone, not every crate of the workspace.
 
 use std::process::Command;
 

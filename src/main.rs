@@ -13,6 +13,7 @@ mod simulate_cmd;
 mod up;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use common::metrics::BuildInfo;
 use common::{ClusterConfig, FrontendId, ReplicaId, Shutdown};
 use error::CliError;
 use std::path::PathBuf;
@@ -27,6 +28,12 @@ const VERSION: &str = concat!(
     env!("TOYSTORE_COMMIT"),
     ")"
 );
+
+/// What each service shows as `toystore_build_info` in `/metrics`: the same version and commit.
+const BUILD: BuildInfo = BuildInfo {
+    version: env!("CARGO_PKG_VERSION"),
+    commit: env!("TOYSTORE_COMMIT"),
+};
 
 #[derive(Parser)]
 #[command(name = "toystore", version = VERSION, about, propagate_version = true)]
@@ -169,7 +176,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             }
             common::logging::init("catalog", &config.catalog_dir(), &config.log_level)?;
             common::sync::abort_on_panic("catalog");
-            Ok(catalog::run(config, shutdown()).await?)
+            Ok(catalog::run(config, BUILD, shutdown()).await?)
         }
         Command::Order { cluster, id } => {
             let config = cluster.load()?;
@@ -177,7 +184,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             let name = format!("order-{id}");
             common::logging::init(&name, &config.replica_dir(id), &config.log_level)?;
             common::sync::abort_on_panic(&name);
-            Ok(order::run(config, id, shutdown()).await?)
+            Ok(order::run(config, id, BUILD, shutdown()).await?)
         }
         Command::Frontend {
             cluster,
@@ -194,7 +201,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             let name = format!("frontend-{id}");
             common::logging::init(&name, &config.frontend_dir(id), &config.log_level)?;
             common::sync::abort_on_panic(&name);
-            Ok(frontend::run(config, id, shutdown()).await?)
+            Ok(frontend::run(config, id, BUILD, shutdown()).await?)
         }
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Drill(args) => drill_cmd::run(args).await,

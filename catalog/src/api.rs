@@ -9,6 +9,9 @@
 //! | `POST /internal/buy` ([`BuyRequest`]) | [`common::wire::BuyReceipt`] |
 //! | `POST /internal/buy_batch` (`[BuyRequest]`) | one `Result<BuyReceipt>` per request, in order |
 //! | `GET /internal/stats` | [`common::wire::CatalogStats`] |
+//!
+//! `GET /health`, `/ready` and `/metrics` (`common::probes`) need no token. The catalog binds
+//! its listener only once its database is open, so it is ready whenever it answers.
 
 use log::{debug, error, info, warn};
 use std::convert::Infallible;
@@ -32,6 +35,13 @@ pub(crate) fn routes(
     token: &str,
     catalog: Arc<Catalog>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone + Send + Sync + 'static {
+    let probes = {
+        let catalog = catalog.clone();
+        common::probes::routes(
+            || std::future::ready(Vec::new()),
+            move || crate::metrics::render(&catalog),
+        )
+    };
     let with_catalog = warp::any().map(move || catalog.clone());
     // The catalog answers only once its store is open, so it is ready.
     let health =
@@ -65,8 +75,9 @@ pub(crate) fn routes(
         .unify()
         .or(stats)
         .unify();
-    require_token(token)
-        .and(api)
+    probes
+        .or(require_token(token).and(api))
+        .unify()
         .or_else(log_rejection)
         .recover(recover_internal)
 }

@@ -11,6 +11,7 @@ mod backlog;
 
 use log::{debug, info, warn};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -18,6 +19,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use common::frontend_api::FrontendClient;
 use common::http::Peer;
+use common::metrics::bump;
 use common::shutdown::ShutdownTrigger;
 use common::wire::Invalidation;
 use common::{ClusterConfig, Result, Shutdown, Version};
@@ -63,6 +65,20 @@ struct Link {
     state: Mutex<LinkState>,
     /// Wakes the resend task after a failed push.
     failed: Notify,
+    /// Messages sent to this frontend (first attempts and resends), and those that failed.
+    pushes: AtomicU64,
+    push_failures: AtomicU64,
+}
+
+/// What the pushes to one frontend came to, for `/metrics`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushCounts {
+    /// The frontend's internal address (`host:port`).
+    pub frontend: String,
+    /// Invalidation messages sent, resends included.
+    pub pushes: u64,
+    /// Of those, the ones the frontend did not acknowledge in time.
+    pub failures: u64,
 }
 
 #[derive(Debug)]
@@ -105,6 +121,8 @@ impl Invalidator {
                         failing: false,
                     }),
                     failed: Notify::new(),
+                    pushes: AtomicU64::new(0),
+                    push_failures: AtomicU64::new(0),
                 })
             })
             .collect();
@@ -152,6 +170,22 @@ impl Invalidator {
         }
     }
 
+    /// Per frontend, the invalidation messages sent and those that failed.
+    pub fn push_counts(&self) -> Vec<PushCounts> {
+        self.links
+            .iter()
+            .map(|link| PushCounts {
+                frontend: link
+                    .frontend
+                    .base()
+                    .trim_start_matches("http://")
+                    .to_string(),
+                pushes: link.pushes.load(Ordering::Relaxed),
+                failures: link.push_failures.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
     /// Stops the resend tasks (what is still owed is logged); the service calls it on shutdown.
     pub fn stop(&self) {
         for link in &self.links {
@@ -189,6 +223,10 @@ impl Link {
 
     /// Books the outcome of sending `message`; after a failure, wakes the resend task.
     fn settle(&self, message: &[Invalidation], sent: Result<()>) {
+        bump(&self.pushes);
+        if sent.is_err() {
+            bump(&self.push_failures);
+        }
         let mut state = self.lock();
         let base = self.frontend.base();
         match sent {

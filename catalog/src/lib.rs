@@ -24,6 +24,7 @@
 mod api;
 mod error;
 mod invalidate;
+mod metrics;
 mod products_file;
 mod records;
 mod restock;
@@ -32,7 +33,7 @@ mod stock;
 
 pub use error::{CatalogError, ProductsError, ProductsProblem};
 pub use invalidate::{
-    Invalidator, INVALIDATE_TIMEOUT, MAX_BACKLOG, RESEND_FIRST_DELAY, RESEND_MAX_DELAY,
+    Invalidator, PushCounts, INVALIDATE_TIMEOUT, MAX_BACKLOG, RESEND_FIRST_DELAY, RESEND_MAX_DELAY,
     RESEND_TIMEOUT,
 };
 pub use records::{

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::metrics::BuildInfo;
 use common::wire::CatalogStats;
 use common::{ClusterConfig, Shutdown};
 
@@ -19,9 +20,12 @@ pub(crate) struct Catalog {
     pub(crate) store: StockStore,
     pub(crate) invalidator: Invalidator,
     pub(crate) stats: Stats,
+    /// Shown in `/metrics`.
+    pub(crate) build: BuildInfo,
 }
 
-/// Counters behind `GET /internal/stats`, so tests can see how often the catalog was asked.
+/// Counters behind `GET /internal/stats` (so tests can see how often the catalog was asked) and
+/// `/metrics`.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     pub(crate) product_reads: AtomicU64,
@@ -49,12 +53,16 @@ impl Stats {
 /// `config.products` on the first start), serves the internal API on `config.catalog.internal`,
 /// restocks sold-out toys every `config.catalog.restock_period_ms`, resends undelivered
 /// invalidations, and on shutdown lets in-flight requests finish, stops the restock and resend
-/// tasks and flushes sled last.
+/// tasks and flushes sled last. `build` is shown in `/metrics`.
 ///
 /// # Errors
 /// The database cannot be opened, the products file is missing or malformed, the restock period
 /// is 0, the listener cannot be bound, or the final flush fails.
-pub async fn run(config: ClusterConfig, shutdown: Shutdown) -> Result<(), CatalogError> {
+pub async fn run(
+    config: ClusterConfig,
+    build: BuildInfo,
+    shutdown: Shutdown,
+) -> Result<(), CatalogError> {
     config.validate()?;
     let store = StockStore::open_with(config.sled_config(&config.catalog_dir()), &config.products)?;
     let listener = common::http::bind(config.catalog.internal, "the catalog").await?;
@@ -63,6 +71,7 @@ pub async fn run(config: ClusterConfig, shutdown: Shutdown) -> Result<(), Catalo
         store: store.clone(),
         invalidator: Invalidator::for_cluster(&config),
         stats: Stats::default(),
+        build,
     });
     let period = Duration::from_millis(config.catalog.restock_period_ms);
     let restock = RestockTask::start(catalog.clone(), period, shutdown.clone());

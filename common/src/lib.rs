@@ -3,7 +3,8 @@
 //! status in one place, the storage encoding (bincode 2 with a leading format-version byte), the
 //! cluster configuration, logging set-up, and the small HTTP plumbing every service shares
 //! (the cluster-token filter, JSON replies, the internal client, the server loop with shutdown),
-//! and the snake_case keys of the command line's JSON reports.
+//! what every service exposes to operators (Prometheus metrics and the `/health`, `/ready` and
+//! `/metrics` probes), and the snake_case keys of the command line's JSON reports.
 //!
 //! Invariants kept here:
 //! - Every value written to sled or sent as a bincode body starts with a format byte: this
@@ -23,7 +24,9 @@ pub mod file_error;
 pub mod frontend_api;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod path;
+pub mod probes;
 pub mod public_api;
 pub mod replica_api;
 pub mod report_keys;

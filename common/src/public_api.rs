@@ -14,6 +14,8 @@ pub const PRODUCTS: &str = "/products";
 pub const ORDERS: &str = "/orders";
 /// `GET` → [`ServingStatus`]: the frontend serves.
 pub const HEALTH: &str = "/health";
+/// `GET` → [`ServingStatus`] `ready` with 200, or 503 with why not (`crate::probes`).
+pub const READY: &str = "/ready";
 /// `GET` → Prometheus text.
 pub const METRICS: &str = "/metrics";
 

@@ -6,20 +6,20 @@
 //! `Retry-After` on every 503. Whatever warp itself rejects (no route, wrong method, body over
 //! 4 KiB, no content length) gets the same error body in [`recover`].
 
-use common::error::ErrorBody;
 use common::http::{rejection_error, MAX_BODY_BYTES};
+use common::probes::{data_response as data, error_response};
 use common::public_api::{
-    self as route, Data, OrderBody, OrderPlaced, ProductBody, ServingStatus, IDEMPOTENCY_KEY_HEADER,
+    self as route, OrderBody, OrderPlaced, ProductBody, IDEMPOTENCY_KEY_HEADER,
 };
 use common::wire::PlaceRequest;
-use common::{format_cents, Error, FrontendId, OrderEntry, Product, Result};
+use common::{format_cents, FrontendId, OrderEntry, Product, Result};
 use log::{debug, warn};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
-use warp::http::{HeaderMap, Method, StatusCode};
+use warp::http::{HeaderMap, Method};
 use warp::hyper::body::Bytes;
 use warp::path::FullPath;
 use warp::reply::Response;
@@ -29,18 +29,17 @@ use crate::input::{parse_order, parse_order_number, percent_decode, request_id};
 use crate::metrics::{bump, route_of};
 use crate::server::Frontend;
 
-/// Seconds a client is asked to wait after a 503.
-pub(crate) const RETRY_AFTER_SECONDS: &str = "1";
-/// Content type of `GET /metrics` (Prometheus text format 0.0.4).
-const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
-
-/// Every public route, with errors turned into bodies and each request timed into the metrics.
+/// Every public route (the probes of `common::probes` among them), with errors turned into
+/// bodies and each request timed into the metrics.
 pub(crate) fn routes(
     frontend: Arc<Frontend>,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let id = frontend.id;
     let metrics = Arc::clone(&frontend.metrics);
-    let state = warp::any().map(move || Arc::clone(&frontend));
+    let state = {
+        let frontend = Arc::clone(&frontend);
+        warp::any().map(move || Arc::clone(&frontend))
+    };
 
     let product = public_path(route::PRODUCTS)
         .and(warp::path::param::<String>())
@@ -62,28 +61,21 @@ pub(crate) fn routes(
         .and(warp::get())
         .and(state.clone())
         .then(get_order);
-    let health = public_path(route::HEALTH)
-        .and(warp::path::end())
-        .and(warp::get())
-        .map(|| {
-            data(ServingStatus {
-                status: Cow::Borrowed("ok"),
-            })
-        });
-    let metrics_text = public_path(route::METRICS)
-        .and(warp::path::end())
-        .and(warp::get())
-        .and(state)
-        .map(render_metrics);
+    let ready_state = Arc::clone(&frontend);
+    let probes = common::probes::routes(
+        move || {
+            let frontend = Arc::clone(&ready_state);
+            async move { crate::readiness::problems(&frontend).await }
+        },
+        move || frontend.metrics.render(frontend.cache.len()),
+    );
 
     let routed = product
         .or(place)
         .unify()
         .or(order)
         .unify()
-        .or(health)
-        .unify()
-        .or(metrics_text)
+        .or(probes)
         .unify()
         .map(Ok)
         .or_else(|rejection| async move { Ok::<_, Infallible>((Err(rejection),)) });
@@ -107,24 +99,6 @@ pub(crate) fn routes(
 /// The one-segment path of a `common::public_api` constant (`"/orders"` → `orders`).
 fn public_path(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::path(path.trim_start_matches('/'))
-}
-
-fn data<T: Serialize>(value: T) -> Response {
-    warp::reply::json(&Data { data: value }).into_response()
-}
-
-/// The public error body with the error's status, and `Retry-After` on a 503.
-pub(crate) fn error_response(error: &Error) -> Response {
-    let body = ErrorBody::from(error);
-    let status = StatusCode::from_u16(body.error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = warp::reply::with_status(warp::reply::json(&body), status).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(
-            "retry-after",
-            warp::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
-        );
-    }
-    response
 }
 
 /// Answers `result`, logging a refused request with what it asked for.
@@ -258,11 +232,6 @@ async fn get_order(segment: String, frontend: Arc<Frontend>) -> Response {
     )
 }
 
-fn render_metrics(frontend: Arc<Frontend>) -> Response {
-    let text = frontend.metrics.render(frontend.cache.len());
-    warp::reply::with_header(text, "content-type", METRICS_CONTENT_TYPE).into_response()
-}
-
 /// Turns whatever warp rejected (no route, wrong method, body too large) into the public
 /// error body.
 fn recover(id: FrontendId, method: &Method, path: &FullPath, rejection: &Rejection) -> Response {
@@ -278,6 +247,7 @@ fn recover(id: FrontendId, method: &Method, path: &FullPath, rejection: &Rejecti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::public_api::Data;
 
     #[test]
     fn prices_show_two_decimals() {
@@ -301,16 +271,5 @@ mod tests {
             view(5),
             r#"{"data":{"name":"Tux","price":0.05,"quantity":100}}"#
         );
-    }
-
-    #[test]
-    fn errors_have_the_public_body_and_503s_a_retry_after() {
-        let response = error_response(&Error::Unavailable("catalog unavailable".into()));
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()["retry-after"], "1");
-        assert_eq!(response.headers()["content-type"], "application/json");
-        let response = error_response(&Error::NotFound("product not found".into()));
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
-        assert!(response.headers().get("retry-after").is_none());
     }
 }

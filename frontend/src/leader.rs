@@ -274,14 +274,24 @@ impl Leadership {
         }
     }
 
-    /// Asks every replica for its health at once; the ones that answer in time.
-    async fn poll_health(&self) -> Vec<(ReplicaId, Health)> {
+    /// Asks every replica for its health at once: each one's answer or why it gave none.
+    pub(crate) async fn ask_health(&self) -> Vec<(ReplicaId, Result<Health>)> {
         let asks = self
             .replicas
             .iter()
             .map(|(id, client)| async move { (*id, client.health().await) });
+        join_all(asks).await
+    }
+
+    /// The replicas in the cluster file.
+    pub(crate) fn replica_count(&self) -> usize {
+        self.replicas.len()
+    }
+
+    /// Asks every replica for its health at once; the ones that answer in time.
+    async fn poll_health(&self) -> Vec<(ReplicaId, Health)> {
         let mut answers = Vec::new();
-        for (id, health) in join_all(asks).await {
+        for (id, health) in self.ask_health().await {
             match health {
                 Ok(health) if health.id == id => answers.push((id, health)),
                 Ok(health) => warn!(

@@ -16,7 +16,9 @@
 //!   followed, never proposed over, so several frontends settle on the same one; a proposal
 //!   carries an epoch above any a replica has seen or this frontend has used.
 //! - Every public error has the body `{"error": {"code", "message"}}`; every 503 carries
-//!   `Retry-After` (`api.rs`).
+//!   `Retry-After` (`api.rs`, through `common::probes`).
+//! - `/ready` is 200 only while the catalog and a majority of the order replicas answer with this
+//!   frontend's token; a refused token is named as such (`readiness.rs`).
 //!
 //! Deliberately left out: negative caching of unknown toys, TLS and client authentication on the
 //! public port, and request-rate limits. Several frontends need no coordination of their own:
@@ -31,6 +33,7 @@ mod input;
 mod internal;
 mod leader;
 mod metrics;
+mod readiness;
 mod server;
 
 pub use error::FrontendError;

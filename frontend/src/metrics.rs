@@ -1,23 +1,37 @@
-//! What the frontend counts, and its Prometheus text rendering (`GET /metrics`, format 0.0.4).
+//! What the frontend counts, rendered through `common::metrics` (`GET /metrics`).
 //!
 //! Counters are plain atomics written by whoever does the counted thing (the cache, the leader
 //! tracker, the request wrapper); nothing here is global, one [`Metrics`] is built in `run`.
+//! Request latencies sit in a fixed table by route and status, claimed slot by slot with a
+//! compare-and-swap, so timing a request takes no lock and allocates nothing.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use common::metrics::{BuildInfo, Exposition, Histogram};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
-/// Upper bounds (seconds) of the latency histogram buckets; `+Inf` is implied. Chosen around
-/// a cache hit (well under 5 ms), a catalog read, an order commit, and a failover (seconds).
-pub(crate) const LATENCY_BUCKETS: [f64; 6] = [0.005, 0.025, 0.1, 0.5, 2.5, 10.0];
+pub(crate) use common::metrics::bump;
+
+/// Every route label; a path matching none is `other` (the last).
+const ROUTES: [&str; 7] = [
+    "/products/{name}",
+    "/orders",
+    "/orders/{number}",
+    "/health",
+    "/ready",
+    "/metrics",
+    "other",
+];
+/// Distinct statuses timed per route; the last slot takes any status beyond, labelled `other`.
+const STATUS_SLOTS: usize = 12;
+/// A slot no status has claimed yet.
+const UNCLAIMED: u64 = 0;
 
 /// Every count the frontend exposes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Metrics {
-    /// Latency histogram by (route, status).
-    requests: Mutex<BTreeMap<(&'static str, u16), Histogram>>,
+    build: BuildInfo,
+    /// Latency by route (index into [`ROUTES`]) and status slot.
+    requests: [[StatusSlot; STATUS_SLOTS]; ROUTES.len()],
     pub cache_hits: AtomicU64,
     pub cache_misses: AtomicU64,
     pub cache_evictions: AtomicU64,
@@ -43,89 +57,98 @@ pub(crate) struct Metrics {
     pub place_orders_held: AtomicU64,
 }
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    /// Per bucket (not cumulative); the last slot is `+Inf`.
-    buckets: [u64; LATENCY_BUCKETS.len() + 1],
-    count: u64,
-    sum_seconds: f64,
+/// The latencies of one (route, status).
+#[derive(Debug)]
+struct StatusSlot {
+    status: AtomicU64,
+    latency: Histogram,
 }
 
-/// Adds one to a counter.
-pub(crate) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-/// The route label of a request path: the route pattern it matches, or `other`. Keeps the label
-/// set small whatever paths clients send.
-pub(crate) fn route_of(path: &str) -> &'static str {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["products", name] if !name.is_empty() => "/products/{name}",
-        ["orders"] => "/orders",
-        ["orders", number] if !number.is_empty() => "/orders/{number}",
-        ["health"] => "/health",
-        ["metrics"] => "/metrics",
+/// The index in [`ROUTES`] of a request path's route pattern. Keeps the label set small
+/// whatever paths clients send.
+pub(crate) fn route_of(path: &str) -> usize {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let route = match (segments.next(), segments.next(), segments.next()) {
+        (Some("products"), Some(name), None) if !name.is_empty() => "/products/{name}",
+        (Some("orders"), None, _) => "/orders",
+        (Some("orders"), Some(number), None) if !number.is_empty() => "/orders/{number}",
+        (Some("health"), None, _) => "/health",
+        (Some("ready"), None, _) => "/ready",
+        (Some("metrics"), None, _) => "/metrics",
         _ => "other",
-    }
+    };
+    ROUTES
+        .iter()
+        .position(|&r| r == route)
+        .expect("every route of route_of is in ROUTES")
 }
 
 impl Metrics {
-    /// Records one answered request.
-    pub(crate) fn observe(&self, route: &'static str, status: u16, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        let slot = LATENCY_BUCKETS
+    pub(crate) fn new(build: BuildInfo) -> Metrics {
+        Metrics {
+            build,
+            requests: std::array::from_fn(|_| {
+                std::array::from_fn(|_| StatusSlot {
+                    status: AtomicU64::new(UNCLAIMED),
+                    latency: Histogram::latency(),
+                })
+            }),
+            cache_hits: AtomicU64::default(),
+            cache_misses: AtomicU64::default(),
+            cache_evictions: AtomicU64::default(),
+            cache_invalidations: AtomicU64::default(),
+            cache_stale_fills: AtomicU64::default(),
+            elections: AtomicU64::default(),
+            leader_changes: AtomicU64::default(),
+            leader_id: AtomicU64::default(),
+            leader_epoch: AtomicU64::default(),
+            order_retries: AtomicU64::default(),
+            place_orders: AtomicU64::default(),
+            place_batches: AtomicU64::default(),
+            place_orders_held: AtomicU64::default(),
+        }
+    }
+
+    /// Records one answered request of route `route` (from [`route_of`]).
+    pub(crate) fn observe(&self, route: usize, status: u16, elapsed: Duration) {
+        let slots = &self.requests[route.min(ROUTES.len() - 1)];
+        let status = u64::from(status);
+        let (overflow, claimable) = slots.split_last().expect("STATUS_SLOTS is not 0");
+        let slot = claimable
             .iter()
-            .position(|&le| seconds <= le)
-            .unwrap_or(LATENCY_BUCKETS.len());
-        // A poisoned lock only means another thread panicked mid-update of plain counters.
-        let mut requests = common::sync::lock(&self.requests);
-        let h = requests.entry((route, status)).or_default();
-        h.buckets[slot] += 1;
-        h.count += 1;
-        h.sum_seconds += seconds;
+            .find(|slot| {
+                match slot.status.compare_exchange(
+                    UNCLAIMED,
+                    status,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => true,
+                    Err(held) => held == status,
+                }
+            })
+            .unwrap_or(overflow);
+        slot.latency.observe_duration(elapsed);
     }
 
     /// The Prometheus text exposition of every metric; `cache_entries` is read by the caller.
     pub(crate) fn render(&self, cache_entries: usize) -> String {
-        let mut out = String::new();
-        let requests = common::sync::lock(&self.requests).clone();
-
-        header(
-            &mut out,
+        let mut text = Exposition::new("toystore_frontend_", "frontend", self.build);
+        let timed: Vec<(String, &Histogram)> = self.timed_requests().collect();
+        text.family(
             "requests_total",
             "counter",
             "Requests answered, by route and status.",
         );
-        for ((route, status), h) in &requests {
-            line(&mut out, "requests_total", &labels(route, *status), h.count);
+        for (labels, latency) in &timed {
+            text.sample("requests_total", labels, latency.count());
         }
-        header(
-            &mut out,
+        text.histograms(
             "request_duration_seconds",
-            "histogram",
             "Time to answer a request, by route and status.",
+            timed,
         );
-        for ((route, status), h) in &requests {
-            let base = labels(route, *status);
-            let mut cumulative = 0;
-            for (i, count) in h.buckets.iter().enumerate() {
-                cumulative += count;
-                let le = LATENCY_BUCKETS
-                    .get(i)
-                    .map_or("+Inf".to_string(), |le| le.to_string());
-                let name = "request_duration_seconds_bucket";
-                line(&mut out, name, &format!("{base},le=\"{le}\""), cumulative);
-            }
-            let _ = writeln!(
-                out,
-                "toystore_frontend_request_duration_seconds_sum{{{base}}} {}",
-                h.sum_seconds
-            );
-            line(&mut out, "request_duration_seconds_count", &base, h.count);
-        }
-
-        let counters: [(&str, &str, &AtomicU64); 13] = [
+        let counters: [(&str, &str, &AtomicU64); 12] = [
             (
                 "cache_hits_total",
                 "Product queries answered from the cache.",
@@ -186,64 +209,56 @@ impl Metrics {
                 "Orders that waited in the frontend for an earlier batch to be answered.",
                 &self.place_orders_held,
             ),
-            (
-                "leader_epoch",
-                "Epoch of the current order leader.",
-                &self.leader_epoch,
-            ),
         ];
         for (name, help, value) in counters {
-            let kind = if name.ends_with("_total") {
-                "counter"
-            } else {
-                "gauge"
-            };
-            header(&mut out, name, kind, help);
-            line(&mut out, name, "", value.load(Ordering::Relaxed));
+            text.counter(name, help, value);
         }
-        header(
-            &mut out,
+        let load = |value: &AtomicU64| value.load(Ordering::Relaxed);
+        text.gauge(
+            "leader_epoch",
+            "Epoch of the current order leader.",
+            load(&self.leader_epoch),
+        );
+        text.gauge(
             "leader_id",
-            "gauge",
             "Id of the current order leader (0: none).",
+            load(&self.leader_id),
         );
-        line(
-            &mut out,
-            "leader_id",
-            "",
-            self.leader_id.load(Ordering::Relaxed),
-        );
-        header(
-            &mut out,
-            "cache_entries",
-            "gauge",
-            "Products in the cache now.",
-        );
-        line(&mut out, "cache_entries", "", cache_entries as u64);
-        out
+        text.gauge("cache_entries", "Products in the cache now.", cache_entries);
+        text.finish()
     }
-}
 
-fn labels(route: &str, status: u16) -> String {
-    format!("route=\"{route}\",status=\"{status}\"")
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP toystore_frontend_{name} {help}");
-    let _ = writeln!(out, "# TYPE toystore_frontend_{name} {kind}");
-}
-
-fn line(out: &mut String, name: &str, labels: &str, value: u64) {
-    if labels.is_empty() {
-        let _ = writeln!(out, "toystore_frontend_{name} {value}");
-    } else {
-        let _ = writeln!(out, "toystore_frontend_{name}{{{labels}}} {value}");
+    /// The labels and latencies of every (route, status) seen, in route order.
+    fn timed_requests(&self) -> impl Iterator<Item = (String, &Histogram)> {
+        ROUTES
+            .iter()
+            .zip(&self.requests)
+            .flat_map(|(route, slots)| {
+                slots.iter().enumerate().filter_map(move |(i, slot)| {
+                    let status = match slot.status.load(Ordering::Relaxed) {
+                        UNCLAIMED if i + 1 == STATUS_SLOTS && slot.latency.count() > 0 => {
+                            "other".to_string()
+                        }
+                        UNCLAIMED => return None,
+                        status => status.to_string(),
+                    };
+                    let labels = format!("route=\"{route}\",status=\"{status}\"");
+                    Some((labels, &slot.latency))
+                })
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn metrics() -> Metrics {
+        Metrics::new(BuildInfo {
+            version: "0.1.0",
+            commit: "abc",
+        })
+    }
 
     #[test]
     fn routes_are_labelled_by_pattern() {
@@ -255,26 +270,30 @@ mod tests {
             ("/orders", "/orders"),
             ("/orders/12", "/orders/{number}"),
             ("/health", "/health"),
+            ("/ready", "/ready"),
             ("/metrics", "/metrics"),
             ("/", "other"),
             ("/nope", "other"),
         ] {
-            assert_eq!(route_of(path), route, "{path}");
+            assert_eq!(ROUTES[route_of(path)], route, "{path}");
         }
     }
 
     #[test]
     fn renders_histogram_and_counters() {
-        let metrics = Metrics::default();
-        metrics.observe("/orders", 200, Duration::from_millis(3));
-        metrics.observe("/orders", 200, Duration::from_millis(30));
-        metrics.observe("/orders", 200, Duration::from_secs(60));
+        let metrics = metrics();
+        let orders = route_of("/orders");
+        metrics.observe(orders, 200, Duration::from_micros(80));
+        metrics.observe(orders, 200, Duration::from_millis(30));
+        metrics.observe(orders, 200, Duration::from_secs(60));
         bump(&metrics.cache_hits);
         let text = metrics.render(4);
         for want in [
+            "toystore_build_info{version=\"0.1.0\",commit=\"abc\",service=\"frontend\"} 1",
             "toystore_frontend_requests_total{route=\"/orders\",status=\"200\"} 3",
-            "toystore_frontend_request_duration_seconds_bucket{route=\"/orders\",status=\"200\",le=\"0.005\"} 1",
-            "toystore_frontend_request_duration_seconds_bucket{route=\"/orders\",status=\"200\",le=\"0.1\"} 2",
+            "toystore_frontend_request_duration_seconds_bucket{route=\"/orders\",status=\"200\",le=\"0.00005\"} 0",
+            "toystore_frontend_request_duration_seconds_bucket{route=\"/orders\",status=\"200\",le=\"0.0001\"} 1",
+            "toystore_frontend_request_duration_seconds_bucket{route=\"/orders\",status=\"200\",le=\"0.05\"} 2",
             "toystore_frontend_request_duration_seconds_bucket{route=\"/orders\",status=\"200\",le=\"+Inf\"} 3",
             "toystore_frontend_request_duration_seconds_count{route=\"/orders\",status=\"200\"} 3",
             "toystore_frontend_cache_hits_total 1",
@@ -283,5 +302,28 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == want), "missing {want:?} in\n{text}");
         }
+    }
+
+    #[test]
+    fn statuses_beyond_the_table_share_the_other_slot() {
+        let metrics = metrics();
+        let route = route_of("/nope");
+        for status in 400..420 {
+            metrics.observe(route, status, Duration::from_millis(1));
+        }
+        metrics.observe(route, 400, Duration::from_millis(1));
+        let text = metrics.render(0);
+        let count = |status: &str| {
+            let want =
+                format!("toystore_frontend_requests_total{{route=\"other\",status=\"{status}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&want))
+                .map(|n| n.parse::<u64>().unwrap())
+        };
+        assert_eq!(count("400"), Some(2));
+        assert_eq!(count("410"), Some(1));
+        assert_eq!(count("411"), None, "{text}");
+        let other_statuses = (420 - 400) - (STATUS_SLOTS as u64 - 1);
+        assert_eq!(count("other"), Some(other_statuses), "{text}");
     }
 }

@@ -3,6 +3,7 @@
 
 use common::catalog_api::CatalogClient;
 use common::http::{bind, serve, Peer};
+use common::metrics::BuildInfo;
 use common::{ClusterConfig, FrontendId, Shutdown};
 use log::info;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ pub(crate) struct Frontend {
 
 /// Runs frontend `id` of `config` until `shutdown`: the public REST API on its `public`
 /// address, the internal API (invalidations, cache keys) on its `internal` address, and the
-/// order-leader monitor. On shutdown it stops taking connections, lets in-flight requests finish
+/// order-leader monitor; `build` is shown in `/metrics`. On shutdown it stops taking connections, lets in-flight requests finish
 /// (order retries give up early), stops the monitor and returns.
 ///
 /// # Errors
@@ -32,6 +33,7 @@ pub(crate) struct Frontend {
 pub async fn run(
     config: ClusterConfig,
     id: FrontendId,
+    build: BuildInfo,
     shutdown: Shutdown,
 ) -> Result<(), FrontendError> {
     let me = config.frontend(id)?.clone();
@@ -42,7 +44,7 @@ pub async fn run(
     let internal_addr = internal.local_addr().map_err(address)?;
 
     let http = Peer::http_client();
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new(build));
     let orders = Arc::new(Leadership::new(
         id,
         &config,

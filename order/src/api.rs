@@ -15,17 +15,28 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use crate::driver::NodeHandle;
+use crate::metrics::ReplicaMetrics;
+use std::sync::Arc;
 
 /// Appends carry the leader's whole suffix, so they may be far larger than client bodies.
 const MAX_APPEND_BYTES: u64 = 256 * 1024 * 1024;
 /// A full `place_batch`: [`route::MAX_PLACE_BATCH`] requests of a client body each at most.
 const MAX_PLACE_BATCH_BYTES: u64 = route::MAX_PLACE_BATCH as u64 * MAX_BODY_BYTES;
 
-/// All routes of the internal listener.
+/// All routes of the internal listener: the probes of `common::probes` (no token), then the
+/// replica's API (token required).
 pub(crate) fn routes(
     node: NodeHandle,
+    metrics: Arc<ReplicaMetrics>,
     token: &str,
 ) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
+    let probes = {
+        let ready = Arc::clone(&metrics);
+        common::probes::routes(
+            move || std::future::ready(ready.problems()),
+            move || metrics.render(),
+        )
+    };
     let with = move || {
         let node = node.clone();
         warp::any().map(move || node.clone())
@@ -65,26 +76,24 @@ pub(crate) fn routes(
         .and(warp::query::<LogQuery>())
         .and(with())
         .then(|query, n: NodeHandle| ask(n, Request::Log(query)));
-    require_token(token)
-        .and(
-            health
-                .or(leader)
-                .unify()
-                .or(place)
-                .unify()
-                .or(place_batch)
-                .unify()
-                .or(order)
-                .unify()
-                .or(prepare)
-                .unify()
-                .or(append)
-                .unify()
-                .or(log)
-                .unify(),
-        )
-        .recover(recover_internal)
-        .unify()
+    let api = require_token(token).and(
+        health
+            .or(leader)
+            .unify()
+            .or(place)
+            .unify()
+            .or(place_batch)
+            .unify()
+            .or(order)
+            .unify()
+            .or(prepare)
+            .unify()
+            .or(append)
+            .unify()
+            .or(log)
+            .unify(),
+    );
+    probes.or(api).unify().recover(recover_internal).unify()
 }
 
 /// Every request of a batch handed to the node at once, as so many concurrent `place` calls: the

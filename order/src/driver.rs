@@ -19,9 +19,11 @@ use log::error;
 use protocol::{BuyOutcome, Call, Node, Output, Reply, Request, Tag, TICK};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::log::OrderLog;
+use crate::metrics::ReplicaMetrics;
 
 /// Most inputs stepped before one flush.
 const MAX_INPUTS_PER_FLUSH: usize = 4096;
@@ -77,6 +79,7 @@ struct Driver {
     catalog: CatalogClient,
     health: watch::Sender<Health>,
     faults: Faults,
+    metrics: Arc<ReplicaMetrics>,
     /// The log's length at the last flush.
     flushed_len: u64,
 }
@@ -86,6 +89,7 @@ pub(crate) fn start(
     node: Node<OrderLog>,
     peers: HashMap<ReplicaId, ReplicaClient>,
     catalog: CatalogClient,
+    metrics: Arc<ReplicaMetrics>,
     shutdown: Shutdown,
 ) -> (NodeHandle, tokio::task::JoinHandle<()>) {
     let (feed, inputs) = mpsc::unbounded_channel();
@@ -100,6 +104,7 @@ pub(crate) fn start(
         catalog,
         health,
         faults: Faults::from_env(),
+        metrics,
         flushed_len: 0,
     };
     let task = tokio::spawn(driver.run(shutdown));
@@ -174,9 +179,12 @@ impl Driver {
             self.carry_out(output);
         }
         if wrote {
+            let began = Instant::now();
             if let Err(e) = self.node.store().flush().await {
                 self.fail_stop("flush", &e);
             }
+            let entries = self.node.len().saturating_sub(self.flushed_len);
+            self.metrics.flushed(began.elapsed(), entries);
         }
         self.flushed_len = self.node.len();
         // What commits now that the leader's own entries are on disk is answered with the rest.
@@ -189,6 +197,7 @@ impl Driver {
             *h = now;
             changed
         });
+        self.metrics.publish(&self.node);
         for output in outputs.into_iter().chain(self.node.take_outputs()) {
             self.carry_out(output);
         }

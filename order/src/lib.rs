@@ -3,7 +3,9 @@
 //! The decisions are the `protocol` crate's [`protocol::Node`]; this crate drives it. `log.rs`
 //! keeps the log in sled (the node's [`protocol::LogStore`]), each entry in the compact form of
 //! `stored.rs`; `driver.rs` owns the node in one task, steps it with every waiting input, flushes
-//! once, and only then answers or sends anything; `api.rs` is the internal HTTP API that feeds it.
+//! once, and only then answers or sends anything; `api.rs` is the internal HTTP API that feeds it;
+//! `metrics.rs` what the replica reports in `/metrics` and `/ready`, copied from the node's
+//! getters after each flush so a scrape never waits for the node.
 //!
 //! Invariants (docs/protocol.md has the rules, `protocol` their checks, `tests/` the end-to-end
 //! proof):
@@ -20,13 +22,16 @@ mod driver;
 mod error;
 pub mod faults;
 pub mod log;
+mod metrics;
 pub mod stored;
 
 use common::catalog_api::CatalogClient;
 use common::http::Peer;
+use common::metrics::BuildInfo;
 use common::replica_api::ReplicaClient;
 use common::{ClusterConfig, ReplicaId, Shutdown};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub use crate::error::ReplicaError;
 pub use crate::log::OrderLog;
@@ -34,13 +39,14 @@ pub use crate::log::OrderLog;
 pub use ::protocol::rules as protocol;
 
 /// Runs replica `id` of `config` until `shutdown`: opens its log, serves its internal API, catches
-/// up from its peers, and flushes on the way out.
+/// up from its peers, and flushes on the way out. `build` is shown in `/metrics`.
 ///
 /// # Errors
 /// Unknown id, a log that cannot be opened, or an address that cannot be bound.
 pub async fn run(
     config: ClusterConfig,
     id: ReplicaId,
+    build: BuildInfo,
     shutdown: Shutdown,
 ) -> Result<(), ReplicaError> {
     let address = config.replica(id)?.internal;
@@ -61,14 +67,17 @@ pub async fn run(
     let catalog = CatalogClient::new(Peer::new(http, config.catalog.internal, &config.token));
     let mut ids: Vec<ReplicaId> = peers.keys().copied().collect();
     ids.sort_unstable();
-    let node =
-        ::protocol::Node::new(id, ids, log).map_err(|source| ReplicaError::Log { id, source })?;
+    let node = ::protocol::Node::new(id, ids.clone(), log)
+        .map_err(|source| ReplicaError::Log { id, source })?;
     ::log::info!(
         "order replica {id} listening on {address}, data in {}",
         dir.display()
     );
-    let (handle, driver) = driver::start(node, peers, catalog, shutdown.clone());
-    common::http::serve(api::routes(handle, &config.token), listener, shutdown).await;
+    let metrics = Arc::new(metrics::ReplicaMetrics::new(build, &ids));
+    let (handle, driver) =
+        driver::start(node, peers, catalog, Arc::clone(&metrics), shutdown.clone());
+    let routes = api::routes(handle, metrics, &config.token);
+    common::http::serve(routes, listener, shutdown).await;
     driver
         .await
         .map_err(|source| ReplicaError::Driver { id, source })?;

@@ -74,6 +74,11 @@ impl Fetch {
         from + self.page.entries.len() as u64
     }
 
+    /// Entries of the chosen log not held yet.
+    pub(crate) fn remaining(&self, from: u64) -> u64 {
+        self.page.len.saturating_sub(self.next(from))
+    }
+
     /// Whether every entry of the chosen log is held.
     pub(crate) fn is_done(&self, from: u64) -> bool {
         self.next(from) >= self.page.len
@@ -189,7 +194,10 @@ impl<S: LogStore> Node<S> {
         if fetch.peer != from {
             return Ok(false);
         }
-        match fetch.take(pull_from, at, page, now) {
+        let held_before = fetch.page.entries.len();
+        let fetched = fetch.take(pull_from, at, page, now);
+        let taken = fetch.page.entries.len().saturating_sub(held_before) as u64;
+        match fetched {
             Fetched::Nothing => Ok(false),
             Fetched::Changed(why) => {
                 if takeover {
@@ -203,6 +211,7 @@ impl<S: LogStore> Node<S> {
             }
             Fetched::Progress => {
                 if !takeover {
+                    self.caught_up_entries += taken;
                     self.write_fetched_committed()?;
                 }
                 self.send_fetch_reads(false);

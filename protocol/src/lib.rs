@@ -27,6 +27,7 @@ mod follower;
 mod io;
 mod leading;
 mod node;
+mod observe;
 mod pull;
 mod reads;
 mod replication;
@@ -42,6 +43,7 @@ pub use leading::{
     APPEND_RETRY_TICKS, COMMIT_TIMEOUT_TICKS, HEARTBEAT_TICKS, MAX_BATCH, STEP_DOWN_TICKS,
 };
 pub use node::Node;
+pub use observe::CatchUp;
 pub use pull::{CATCH_UP_WAIT_TICKS, FETCH_STALL_TICKS, PULL_RESEND_TICKS, TAKEOVER_TICKS};
 pub use store::{LogStore, MemoryStore, Position};
 

@@ -59,6 +59,8 @@ pub struct Node<S: LogStore> {
     pub(crate) duty: Duty,
     /// The catch-up after start, while it runs.
     pub(crate) catch_up: Option<Pull>,
+    /// Entries catch-ups took from peers' logs since start.
+    pub(crate) caught_up_entries: u64,
     /// Ticks since start.
     pub(crate) now: u64,
     pub(crate) outputs: Vec<Output>,
@@ -103,6 +105,7 @@ impl<S: LogStore> Node<S> {
             abstain_until: 0,
             duty: Duty::Follower,
             catch_up: None,
+            caught_up_entries: 0,
             now: 0,
             outputs: Vec::new(),
             halted: false,

@@ -284,6 +284,14 @@ impl<S: LogStore> Node<S> {
     /// Decides, fetches or adopts, as far as the answers so far allow.
     fn advance_pull(&mut self) -> Result<()> {
         let decision = self.decide();
+        // A catch-up counts what it receives once: a page that starts a fetch or is adopted
+        // as it came, not the end of a fetch whose pages were counted as they came.
+        let fetching = self.pull().is_some_and(|pull| pull.fetching.is_some());
+        if self.takeover_epoch().is_none() && !fetching {
+            if let Decision::Fetch(_, page) | Decision::Adopt(_, page) = &decision {
+                self.caught_up_entries += page.entries.len() as u64;
+            }
+        }
         match decision {
             Decision::Wait => Ok(()),
             Decision::Fetch(peer, page) => {

@@ -246,13 +246,20 @@ fn peer_one_entries(from: u64, to: u64) -> Vec<OrderEntry> {
 
 /// A catch-up writes each page's committed entries as the page comes, asks for two pages at
 /// once, takes a page that came early once the one before it comes, keeps its own tail while it
-/// agrees, and adopts the uncommitted rest at the end.
+/// agrees, and adopts the uncommitted rest at the end; its progress (fetched, remaining) is
+/// reported as it goes.
 #[test]
 fn a_catch_up_writes_committed_pages_as_they_come() {
     let mut node = restarted_over(&peer_one_entries(0, 6), 1, 2);
+    let progress = |node: &Node<MemoryStore>| {
+        let remaining = node.catching_up().map(|c| c.remaining);
+        (node.caught_up_entries(), remaining)
+    };
+    assert_eq!(progress(&node), (0, Some(0)), "no peer's log chosen yet");
     let first = page(2, 10, 8, peer_one_entries(2, 4));
     node.on_answer(1, Call::Log { from: 2 }, Ok(Reply::Page(first)));
     assert_eq!(asked_of_peer_one(&mut node), vec![4, 6]);
+    assert_eq!(progress(&node), (2, Some(6)));
     assert_eq!(
         node.commit_len(),
         4,
@@ -277,10 +284,16 @@ fn a_catch_up_writes_committed_pages_as_they_come() {
     assert_eq!((node.len(), node.commit_len()), (8, 8));
     assert_eq!(asked_of_peer_one(&mut node), vec![8]);
     assert!(!node.health().ready);
+    assert_eq!(
+        progress(&node),
+        (6, Some(2)),
+        "the early page counts once taken"
+    );
 
     let last = page(2, 10, 8, peer_one_entries(8, 10));
     node.on_answer(1, Call::Log { from: 8 }, Ok(Reply::Page(last)));
     assert!(node.health().ready);
+    assert_eq!(progress(&node), (8, None), "caught up");
     assert_eq!((node.len(), node.commit_len()), (10, 8));
     assert_eq!(node.log_epoch(), 2);
     let held: Vec<OrderEntry> = node.store().entries().cloned().collect();

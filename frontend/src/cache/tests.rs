@@ -13,7 +13,10 @@ fn product(name: &str, quantity: u32, version: Version) -> Product {
 }
 
 fn cache(capacity: usize) -> (ProductCache, Arc<Metrics>) {
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new(common::metrics::BuildInfo {
+        version: "test",
+        commit: "test",
+    }));
     (ProductCache::new(capacity, Arc::clone(&metrics)), metrics)
 }
 
