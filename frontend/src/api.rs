@@ -12,7 +12,7 @@ use common::public_api::{
     self as route, OrderBody, OrderPlaced, ProductBody, IDEMPOTENCY_KEY_HEADER,
 };
 use common::wire::PlaceRequest;
-use common::{format_cents, FrontendId, OrderEntry, Product, Result};
+use common::{format_cents, Error, FrontendId, OrderEntry, Product, Result};
 use log::{debug, warn};
 use serde::Serialize;
 use serde_json::value::RawValue;

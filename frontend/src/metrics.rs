@@ -98,6 +98,7 @@ impl Metrics {
             cache_evictions: AtomicU64::default(),
             cache_invalidations: AtomicU64::default(),
             cache_stale_fills: AtomicU64::default(),
+            orders_refused_from_cache: AtomicU64::default(),
             elections: AtomicU64::default(),
             leader_changes: AtomicU64::default(),
             leader_id: AtomicU64::default(),
