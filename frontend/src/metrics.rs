@@ -57,15 +57,7 @@ pub(crate) fn bump(counter: &AtomicU64) {
 /// The route label of a request path: the route pattern it matches, or `other`. Keeps the label
 /// set small whatever paths clients send.
 pub(crate) fn route_of(path: &str) -> &'static str {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["products", name] if !name.is_empty() => "/products/{name}",
-        ["orders"] => "/orders",
-        ["orders", number] if !number.is_empty() => "/orders/{number}",
-        ["health"] => "/health",
-        ["metrics"] => "/metrics",
-        _ => "other",
-    }
+    common::public_api::route_of(path).map_or("other", |(template, _)| template)
 }
 
 impl Metrics {

@@ -68,7 +68,8 @@ pub async fn run(
         dir.display()
     );
     let (handle, driver) = driver::start(node, peers, catalog, shutdown.clone());
-    common::http::serve(api::routes(handle, &config.token), listener, shutdown).await;
+    let routes = api::routes(handle, &config.token);
+    common::http::serve(routes, listener, shutdown, config.http).await;
     driver
         .await
         .map_err(|source| ReplicaError::Driver { id, source })?;
