@@ -172,6 +172,9 @@ where
     };
     let connection = hyper::server::conn::http1::Builder::new()
         .max_header_size(limits.max_header_bytes)
+        // A client that shuts its side once its request is sent still gets the answer, and a
+        // body cut short by that shutdown is a 400 rather than a vanished connection.
+        .half_close(true)
         .serve_connection(io, service);
     tokio::pin!(connection);
     let shortest = limits.header_read_timeout().min(limits.idle_timeout());
