@@ -98,7 +98,10 @@ async fn schemathesis_finds_every_answer_documented() {
     let base = cluster.frontend_url("");
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     let mut command = tokio::process::Command::new("schemathesis");
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis.toml");
     command
+        .arg("--config-file")
+        .arg(config)
         .arg("run")
         .arg(document_path())
         .args(["--url", &base])
