@@ -39,12 +39,23 @@ async fn request_bodies_are_whole_json_objects_with_unique_keys() {
     );
 
     // What a cross-site form or fetch can send without a preflight is refused.
-    for content_type in ["content-type: text/plain", "content-type: application/x-www-form-urlencoded"] {
+    for content_type in [
+        "content-type: text/plain",
+        "content-type: application/x-www-form-urlencoded",
+    ] {
         let answer = post_orders(&cluster, &[content_type, &length], order).await;
-        assert_eq!((answer.status, answer.json()), (415, not_json.clone()), "{content_type}");
+        assert_eq!(
+            (answer.status, answer.json()),
+            (415, not_json.clone()),
+            "{content_type}"
+        );
     }
     let answer = post_orders(&cluster, &[&length], order).await;
-    assert_eq!((answer.status, answer.json()), (415, not_json), "no content type");
+    assert_eq!(
+        (answer.status, answer.json()),
+        (415, not_json),
+        "no content type"
+    );
 
     let twice = br#"{"name":"Tux","quantity":1,"name":"Whale"}"#;
     let answer = post_orders(
@@ -54,11 +65,22 @@ async fn request_bodies_are_whole_json_objects_with_unique_keys() {
     )
     .await;
     assert_eq!(answer.status, 400);
-    let message = answer.json()["error"]["message"].as_str().unwrap().to_string();
-    assert!(message.starts_with("malformed body: duplicate key `name`"), "{message}");
+    let message = answer.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with("malformed body: duplicate key `name`"),
+        "{message}"
+    );
 
     // Ten bytes of a declared forty, then the client stops writing.
-    let answer = post_orders(&cluster, &[json_type, "content-length: 40"], br#"{"name":"T"#).await;
+    let answer = post_orders(
+        &cluster,
+        &[json_type, "content-length: 40"],
+        br#"{"name":"T"#,
+    )
+    .await;
     assert_eq!(
         (answer.status, answer.json()),
         (
@@ -72,9 +94,16 @@ async fn request_bodies_are_whole_json_objects_with_unique_keys() {
     );
 
     let chunked = b"8\r\n{\"name\":\r\n13\r\n\"Tux\",\"quantity\":1}\r\n0\r\n\r\n";
-    let answer =
-        post_orders(&cluster, &[json_type, "transfer-encoding: chunked"], chunked).await;
-    assert_eq!((answer.status, answer.json()), (200, json!({"data": {"order_number": 0}})));
+    let answer = post_orders(
+        &cluster,
+        &[json_type, "transfer-encoding: chunked"],
+        chunked,
+    )
+    .await;
+    assert_eq!(
+        (answer.status, answer.json()),
+        (200, json!({"data": {"order_number": 0}}))
+    );
 
     let mut big = b"1001\r\n".to_vec();
     big.extend(std::iter::repeat_n(b' ', 0x1001));
@@ -103,11 +132,21 @@ async fn wrong_methods_name_the_right_ones_and_head_answers_where_get_does() {
         let answer = exchange(public, request.as_bytes()).await;
         assert_eq!(
             (answer.status, answer.header("allow"), answer.json()),
-            (405, Some(allow.to_string()), error(405, "method not allowed")),
+            (
+                405,
+                Some(allow.to_string()),
+                error(405, "method not allowed")
+            ),
             "{method} {path}"
         );
     }
-    for path in ["/products/Tux", "/health", "/metrics", "/openapi.json", "/orders/7"] {
+    for path in [
+        "/products/Tux",
+        "/health",
+        "/metrics",
+        "/openapi.json",
+        "/orders/7",
+    ] {
         let get = exchange(
             public,
             format!("GET {path} HTTP/1.1\r\nhost: s\r\nconnection: close\r\n\r\n").as_bytes(),
@@ -119,7 +158,11 @@ async fn wrong_methods_name_the_right_ones_and_head_answers_where_get_does() {
         )
         .await;
         assert_eq!(head.status, get.status, "{path}");
-        assert_eq!(head.header("content-type"), get.header("content-type"), "{path}");
+        assert_eq!(
+            head.header("content-type"),
+            get.header("content-type"),
+            "{path}"
+        );
         assert!(head.body.is_empty(), "{path}: HEAD sent a body");
         assert!(!get.body.is_empty(), "{path}");
     }
@@ -151,7 +194,10 @@ async fn an_idempotency_key_reused_for_another_order_is_a_422() {
     let other_toy = place("gift-1", json!({"name": "Whale", "quantity": 1})).await;
     assert_eq!(other_toy, (422, reused.clone()));
     let same = place("gift-1", json!({"quantity": 1, "name": "Tux"})).await;
-    assert_eq!(same, first, "the same order, keys in another order, is the same request");
+    assert_eq!(
+        same, first,
+        "the same order, keys in another order, is the same request"
+    );
 
     // A key whose first order was refused keeps that order too: the catalog remembers the
     // refusal under the key, and must not answer it to a different order.
@@ -170,8 +216,8 @@ async fn credentials_of_bytes_that_are_not_visible_ascii_get_401() {
     let public = cluster.local.config.frontends[0].public;
     let token = cluster.local.config.token.clone();
     let get = |path: &str, header: &[u8]| {
-        let mut request = format!("GET {path} HTTP/1.1\r\nhost: s\r\nconnection: close\r\n")
-            .into_bytes();
+        let mut request =
+            format!("GET {path} HTTP/1.1\r\nhost: s\r\nconnection: close\r\n").into_bytes();
         request.extend_from_slice(header);
         request.extend_from_slice(b"\r\n\r\n");
         request
@@ -190,7 +236,10 @@ async fn credentials_of_bytes_that_are_not_visible_ascii_get_401() {
             (answer.status, answer.json()),
             (
                 401,
-                error(401, &format!("the {name} header must be visible ASCII characters only"))
+                error(
+                    401,
+                    &format!("the {name} header must be visible ASCII characters only")
+                )
             ),
             "{}",
             String::from_utf8_lossy(header)
@@ -204,11 +253,19 @@ async fn credentials_of_bytes_that_are_not_visible_ascii_get_401() {
     // The internal listeners: the token itself, then the same token with a byte past ASCII.
     let catalog = cluster.local.config.catalog.internal;
     let path = common::catalog_api::HEALTH;
-    let right = exchange(catalog, &get(path, format!("{TOKEN_HEADER}: {token}").as_bytes())).await;
+    let right = exchange(
+        catalog,
+        &get(path, format!("{TOKEN_HEADER}: {token}").as_bytes()),
+    )
+    .await;
     assert_eq!(right.status, 200);
     let mut bad = format!("{TOKEN_HEADER}: {token}").into_bytes();
     bad.push(0xe9);
-    for header in [&bad[..], format!("{TOKEN_HEADER}: ").as_bytes(), b"x-other: 1"] {
+    for header in [
+        &bad[..],
+        format!("{TOKEN_HEADER}: ").as_bytes(),
+        b"x-other: 1",
+    ] {
         let answer = exchange(catalog, &get(path, header)).await;
         assert_eq!(
             (answer.status, answer.json()),

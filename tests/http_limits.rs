@@ -48,7 +48,11 @@ async fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
     let mut seventh = connect(public).await;
     let refused = parse(&read_to_end(&mut seventh).await);
     assert_eq!(
-        (refused.status, refused.header("retry-after"), refused.json()),
+        (
+            refused.status,
+            refused.header("retry-after"),
+            refused.json()
+        ),
         (
             503,
             Some("1".to_string()),
@@ -84,10 +88,14 @@ async fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
         async {
             let mut stream = connect(public).await;
             let start = Instant::now();
-            stream.write_all(b"GET /health HTTP/1.1\r\nx-slow: ").await.unwrap();
+            stream
+                .write_all(b"GET /health HTTP/1.1\r\nx-slow: ")
+                .await
+                .unwrap();
             // A byte every fifth of the timeout: never idle, never done.
             let mut sent = 0;
-            while stream.write_all(b"a").await.is_ok() && start.elapsed() < Duration::from_secs(10) {
+            while stream.write_all(b"a").await.is_ok() && start.elapsed() < Duration::from_secs(10)
+            {
                 sent += 1;
                 tokio::time::sleep(Duration::from_millis(TIMEOUT_MS / 5)).await;
                 if sent > 10 * 5 {
@@ -114,8 +122,64 @@ async fn slow_and_idle_clients_are_cut_off_and_connections_are_capped() {
 
     let catalog = cluster.local.config.catalog.internal;
     let mut stream = connect(catalog).await;
-    assert_closed_at_timeout("an idle connection to the catalog", time_until_closed(&mut stream).await);
+    assert_closed_at_timeout(
+        "an idle connection to the catalog",
+        time_until_closed(&mut stream).await,
+    );
 
     let (status, _) = cluster.public("GET", "/health", None).await;
     assert_eq!(status, 200, "the frontend still serves");
+}
+
+/// SIGTERM is not held up by idle connections (they close at once, long before their idle
+/// timeout), and a request already in flight, its body still coming, gets its answer.
+#[tokio::test]
+async fn sigterm_closes_idle_connections_and_finishes_a_request_in_flight() {
+    let mut cluster = TestCluster::start(ClusterOptions::default()).await;
+    let public = cluster.local.config.frontends[0].public;
+    let mut silent = connect(public).await;
+    let mut kept_alive = connect(public).await;
+    kept_alive.write_all(HEALTH).await.unwrap();
+    assert_eq!(read_one(&mut kept_alive).await.status, 200);
+    let body = br#"{"name":"Tux","quantity":1}"#;
+    let mut in_flight = connect(public).await;
+    let head = format!(
+        "POST /orders HTTP/1.1\r\nhost: s\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    in_flight.write_all(head.as_bytes()).await.unwrap();
+    in_flight.write_all(&body[..10]).await.unwrap();
+    // Time for the frontend to take the head and start reading the body.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let pid = cluster
+        .local
+        .pid(cluster::FRONTEND)
+        .expect("the frontend runs");
+    // SAFETY: kill(2) on the pid of a child this test's cluster spawned.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+    let idle_limit = Duration::from_millis(common::http::HttpLimits::default().idle_timeout_ms);
+    for (what, stream) in [("silent", &mut silent), ("kept alive", &mut kept_alive)] {
+        let after = time_until_closed(stream).await;
+        assert!(
+            after < idle_limit / 3,
+            "{what}: closed {after:?} after SIGTERM"
+        );
+    }
+    in_flight.write_all(&body[10..]).await.unwrap();
+    let answer = read_one(&mut in_flight).await;
+    assert_eq!(
+        (answer.status, answer.json()),
+        (200, serde_json::json!({"data": {"order_number": 0}}))
+    );
+    let status = cluster
+        .local
+        .terminate(cluster::FRONTEND, Duration::from_secs(5))
+        .expect("the frontend was started here");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the frontend did not stop cleanly: {status:?}"
+    );
 }

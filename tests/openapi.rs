@@ -29,9 +29,7 @@ fn document() -> Value {
 
 /// A path of the route `template` with its parameters filled in.
 fn concrete(template: &str) -> String {
-    template
-        .replace("{name}", "Tux")
-        .replace("{number}", "0")
+    template.replace("{name}", "Tux").replace("{number}", "0")
 }
 
 #[tokio::test]
@@ -65,7 +63,10 @@ async fn the_document_lists_the_routes_the_frontend_serves() {
             (path.to_string(), methods)
         })
         .collect();
-    assert_eq!(documented, served, "docs/openapi.json and public_api::ROUTES differ");
+    assert_eq!(
+        documented, served,
+        "docs/openapi.json and public_api::ROUTES differ"
+    );
 
     let cluster = TestCluster::start(ClusterOptions::default()).await;
     cluster.buy("Tux", 1).await;
@@ -85,7 +86,11 @@ async fn the_document_lists_the_routes_the_frontend_serves() {
             .await
             .expect("an answer");
         assert_eq!(response.status(), 405, "DELETE {path}");
-        assert_eq!(response.headers()["allow"], methods.join(", "), "DELETE {path}");
+        assert_eq!(
+            response.headers()["allow"],
+            methods.join(", "),
+            "DELETE {path}"
+        );
     }
 }
 

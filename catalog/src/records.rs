@@ -127,7 +127,10 @@ mod tests {
         assert_ne!(digest, order_digest("Tu", 2));
         let bytes = encode_buy(&outcome, digest);
         assert_eq!(decode_buy(&bytes).unwrap(), (outcome.clone(), Some(digest)));
-        assert_eq!(common::encoding::decode::<BuyOutcome>(&bytes).unwrap(), outcome);
+        assert_eq!(
+            common::encoding::decode::<BuyOutcome>(&bytes).unwrap(),
+            outcome
+        );
         let old = common::encoding::encode(&outcome);
         assert_eq!(decode_buy(&old).unwrap(), (outcome, None));
     }

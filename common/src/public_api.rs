@@ -8,7 +8,6 @@ use std::borrow::Cow;
 
 use crate::types::OrderNumber;
 
-
 /// `GET /products/{name}` (percent-encoded) → [`ProductBody`].
 pub const PRODUCTS: &str = "/products";
 /// `POST /orders` ([`OrderRequest`]) → [`OrderPlaced`]; `GET /orders/{number}` → [`OrderBody`].
@@ -53,7 +52,11 @@ pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
 
 /// Headers that carry a credential: on the public API they authorize nothing, but one whose
 /// bytes cannot be a credential is answered 401 rather than passed on.
-pub const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", crate::wire::TOKEN_HEADER];
+pub const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    crate::wire::TOKEN_HEADER,
+];
 
 /// The header that makes a `POST /orders` idempotent.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";

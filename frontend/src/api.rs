@@ -127,9 +127,10 @@ fn credentials_check() -> impl Filter<Extract = (), Error = Rejection> + Clone {
             for name in route::CREDENTIAL_HEADERS {
                 for value in headers.get_all(*name) {
                     let spaces_allowed = *name != common::wire::TOKEN_HEADER;
-                    let fine = value.as_bytes().iter().all(|&b| {
-                        b.is_ascii_graphic() || (spaces_allowed && b == b' ')
-                    });
+                    let fine = value
+                        .as_bytes()
+                        .iter()
+                        .all(|&b| b.is_ascii_graphic() || (spaces_allowed && b == b' '));
                     if !fine {
                         return Err(common::http::reject(Error::BadCredentials(format!(
                             "the {name} header must be visible ASCII characters only"
@@ -293,7 +294,9 @@ fn recover(id: FrontendId, method: &Method, path: &FullPath, rejection: &Rejecti
         if let Some(methods) = allowed_methods(path.as_str()) {
             let allow = warp::http::HeaderValue::from_str(&methods.join(", "))
                 .expect("method names are header-safe");
-            response.headers_mut().insert(warp::http::header::ALLOW, allow);
+            response
+                .headers_mut()
+                .insert(warp::http::header::ALLOW, allow);
         }
     }
     response

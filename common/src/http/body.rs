@@ -30,8 +30,7 @@ pub fn json_body(limit: u64) -> impl Filter<Extract = (Bytes,), Error = Rejectio
         .and_then(move |headers: HeaderMap| async move { check_head(&headers, limit) })
         .and(warp::body::stream())
         .and_then(move |declared: Option<u64>, stream| async move {
-            match tokio::time::timeout(BODY_READ_TIMEOUT, collect(stream, declared, limit)).await
-            {
+            match tokio::time::timeout(BODY_READ_TIMEOUT, collect(stream, declared, limit)).await {
                 Ok(body) => body.map_err(reject),
                 Err(_) => Err(reject(Error::RequestTimeout(format!(
                     "the request body did not arrive within {} s",
@@ -212,7 +211,12 @@ mod tests {
         };
         assert!(with(Some("application/json")));
         assert!(with(Some("Application/JSON; charset=utf-8")));
-        for refused in [None, Some("text/plain"), Some("application/jsonx"), Some("")] {
+        for refused in [
+            None,
+            Some("text/plain"),
+            Some("application/jsonx"),
+            Some(""),
+        ] {
             assert!(!with(refused), "{refused:?}");
         }
     }

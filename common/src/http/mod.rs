@@ -3,6 +3,7 @@
 //! graceful shutdown, and the internal client ([`Peer`]).
 
 mod body;
+mod connection;
 mod peer;
 mod serve;
 
@@ -54,7 +55,9 @@ pub fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
 
 /// `GET` (or `HEAD`) on `path` exactly.
 pub fn internal_get(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    internal_path(path).and(warp::path::end()).and(get_or_head())
+    internal_path(path)
+        .and(warp::path::end())
+        .and(get_or_head())
 }
 
 /// `POST` on `path` exactly, with a JSON body of at most `limit` bytes (see [`json_body`]).

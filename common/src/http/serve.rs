@@ -12,18 +12,15 @@
 
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
+use super::connection::{Activity, Counted, Verdict, Watched};
 use crate::shutdown::Shutdown;
 
 /// Default [`HttpLimits::header_read_timeout_ms`].
@@ -72,7 +69,9 @@ impl HttpLimits {
     /// The first limit that cannot work, in words.
     pub fn problem(&self) -> Option<String> {
         if self.header_read_timeout_ms == 0 || self.idle_timeout_ms == 0 {
-            return Some("http header_read_timeout_ms and idle_timeout_ms must be at least 1".into());
+            return Some(
+                "http header_read_timeout_ms and idle_timeout_ms must be at least 1".into(),
+            );
         }
         // hyper refuses a read buffer under 8 KiB; 1 MiB is far past any sane head.
         if !(8192..=1024 * 1024).contains(&self.max_header_bytes) {
@@ -209,174 +208,36 @@ where
     }
 }
 
-/// What a connection is doing, as its watcher sees it.
-enum Verdict {
-    Busy,
-    Idle,
-    SlowHead,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// When a connection last did something, shared by its socket, its service and its watcher.
-/// Times are milliseconds since `start`.
-struct Activity {
-    start: Instant,
-    in_flight: AtomicUsize,
-    /// When the last request ended (or the connection opened).
-    idle_since: AtomicU64,
-    /// When the first byte of a request head came while no request was in flight, or
-    /// [`NO_HEAD`].
-    head_since: AtomicU64,
-}
-
-const NO_HEAD: u64 = u64::MAX;
-
-impl Activity {
-    fn new() -> Activity {
-        Activity {
-            start: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            idle_since: AtomicU64::new(0),
-            head_since: AtomicU64::new(NO_HEAD),
-        }
-    }
-
-    fn now(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
-    }
-
-    fn bytes_read(&self) {
-        if self.in_flight.load(Ordering::Acquire) == 0 {
-            let now = self.now();
-            let _ = self.head_since.compare_exchange(
-                NO_HEAD,
-                now,
-                Ordering::AcqRel,
-                Ordering::Acquire,
+    #[test]
+    fn the_http_table_is_optional_key_by_key_and_checked() {
+        let limits: HttpLimits = toml::from_str("idle_timeout_ms = 2500").unwrap();
+        assert_eq!(
+            limits,
+            HttpLimits {
+                idle_timeout_ms: 2500,
+                ..HttpLimits::default()
+            }
+        );
+        assert_eq!(HttpLimits::default().problem(), None);
+        assert!(
+            toml::from_str::<HttpLimits>("idle_ms = 1").is_err(),
+            "unknown keys are refused"
+        );
+        let cases = [
+            ("header_read_timeout_ms = 0", "header_read_timeout_ms"),
+            ("max_header_bytes = 4096", "max_header_bytes"),
+            ("max_connections = 0", "max_connections"),
+        ];
+        for (text, named) in cases {
+            let problem = toml::from_str::<HttpLimits>(text).unwrap().problem();
+            assert!(
+                problem.as_deref().is_some_and(|p| p.contains(named)),
+                "{text}: {problem:?}"
             );
         }
-    }
-
-    fn request_began(&self) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        self.head_since.store(NO_HEAD, Ordering::Release);
-    }
-
-    fn request_ended(&self) {
-        self.idle_since.store(self.now(), Ordering::Release);
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    fn verdict(&self, limits: &HttpLimits) -> Verdict {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
-            return Verdict::Busy;
-        }
-        let now = self.now();
-        let head_since = self.head_since.load(Ordering::Acquire);
-        if head_since != NO_HEAD {
-            return if now.saturating_sub(head_since) > limits.header_read_timeout_ms {
-                Verdict::SlowHead
-            } else {
-                Verdict::Busy
-            };
-        }
-        if now.saturating_sub(self.idle_since.load(Ordering::Acquire)) > limits.idle_timeout_ms {
-            Verdict::Idle
-        } else {
-            Verdict::Busy
-        }
-    }
-}
-
-/// The socket, telling [`Activity`] when request bytes come.
-struct Watched {
-    stream: TcpStream,
-    activity: Arc<Activity>,
-}
-
-impl AsyncRead for Watched {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.activity.bytes_read();
-        }
-        polled
-    }
-}
-
-impl AsyncWrite for Watched {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-}
-
-/// The routes' service, telling [`Activity`] when a request is in flight.
-#[derive(Clone)]
-struct Counted<S> {
-    inner: S,
-    activity: Arc<Activity>,
-}
-
-impl<S> hyper::service::Service<warp::http::Request<hyper::body::Incoming>> for Counted<S>
-where
-    S: tower_service::Service<
-            warp::http::Request<hyper::body::Incoming>,
-            Response = Response,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn call(&self, request: warp::http::Request<hyper::body::Incoming>) -> Self::Future {
-        self.activity.request_began();
-        let in_flight = InFlight(Arc::clone(&self.activity));
-        let mut inner = self.inner.clone();
-        Box::pin(async move {
-            let response = inner.call(request).await;
-            drop(in_flight);
-            response
-        })
-    }
-}
-
-/// Ends the request in [`Activity`] however its future ends, dropped half-way included.
-struct InFlight(Arc<Activity>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.request_ended();
     }
 }
