@@ -8,7 +8,8 @@ use common::{Cents, Product, RequestId, Version};
 
 /// Name of the tree of products (name → [`StockRecord`]).
 pub const PRODUCTS_TREE: &str = "products";
-/// Name of the tree of buy outcomes (request id → [`BuyOutcome`]).
+/// Name of the tree of buy outcomes (request id → [`BuyOutcome`], then the [`order_digest`] of
+/// the order it answered, see [`encode_buy`]).
 pub const BUYS_TREE: &str = "buys";
 /// Name of the tree of stock movements (big-endian sequence number → [`Movement`]).
 pub const JOURNAL_TREE: &str = "journal";
@@ -84,4 +85,53 @@ pub struct Movement {
     pub quantity_after: u32,
     /// The toy's version after the movement.
     pub version: Version,
+}
+
+/// A digest of what one `buy` asked for, kept with its outcome so that the same request id with
+/// another order is told so instead of getting the first order's outcome. FNV-1a over the
+/// name's bytes and the quantity: stable across builds and platforms, unlike std's hasher.
+pub fn order_digest(name: &str, quantity: u32) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let bytes = name.bytes().chain([0xff]).chain(quantity.to_le_bytes());
+    bytes.fold(OFFSET, |hash, b| (hash ^ u64::from(b)).wrapping_mul(PRIME))
+}
+
+/// A [`BUYS_TREE`] value: the outcome as [`common::encoding::encode`] writes it, then the order's
+/// digest as 8 little-endian bytes. Builds from before the digest read the outcome and skip it.
+pub fn encode_buy(outcome: &BuyOutcome, digest: u64) -> Vec<u8> {
+    let mut bytes = common::encoding::encode(outcome);
+    bytes.extend_from_slice(&digest.to_le_bytes());
+    bytes
+}
+
+/// The outcome and, when it was recorded with one, the order digest of a [`BUYS_TREE`] value.
+///
+/// # Errors
+/// [`common::Error::Storage`] for damaged data.
+pub fn decode_buy(bytes: &[u8]) -> common::Result<(BuyOutcome, Option<u64>)> {
+    let (outcome, rest) = common::encoding::decode_with_rest(bytes)?;
+    let digest = <[u8; 8]>::try_from(rest).ok().map(u64::from_le_bytes);
+    Ok((outcome, digest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buy_record_carries_its_order_and_old_records_read() {
+        let outcome = BuyOutcome::OutOfStock;
+        let digest = order_digest("Tux", 2);
+        assert_ne!(digest, order_digest("Tux", 3));
+        assert_ne!(digest, order_digest("Tu", 2));
+        let bytes = encode_buy(&outcome, digest);
+        assert_eq!(decode_buy(&bytes).unwrap(), (outcome.clone(), Some(digest)));
+        assert_eq!(
+            common::encoding::decode::<BuyOutcome>(&bytes).unwrap(),
+            outcome
+        );
+        let old = common::encoding::encode(&outcome);
+        assert_eq!(decode_buy(&old).unwrap(), (outcome, None));
+    }
 }

@@ -77,7 +77,7 @@ pub async fn run(
     let restock = RestockTask::start(catalog.clone(), period, shutdown.clone());
     info!("catalog listening on {addr}");
     let routes = crate::api::routes(&config.token, catalog.clone());
-    common::http::serve(routes, listener, shutdown).await;
+    common::http::serve(routes, listener, shutdown, config.http).await;
     restock.stop().await;
     catalog.invalidator.stop();
     store.flush().await.map_err(CatalogError::Flush)?;

@@ -3,8 +3,9 @@
 //!
 //! Three trees (value types in [`crate::records`]):
 //! - [`PRODUCTS_TREE`]: name (UTF-8 bytes) → [`StockRecord`].
-//! - [`BUYS_TREE`]: request id (UTF-8 bytes) → [`BuyOutcome`], so a retried `buy` gets its first
-//!   answer back and never takes stock twice.
+//! - [`BUYS_TREE`]: request id (UTF-8 bytes) → [`BuyOutcome`] and the digest of its order, so a
+//!   retried `buy` gets its first answer back and never takes stock twice, and the same id with
+//!   another order is an `IdempotencyConflict` (422), never the first order's answer.
 //! - [`JOURNAL_TREE`]: [`u64_key`] of an increasing sequence number → [`Movement`].
 //!
 //! Every change to a product writes the product and its journal movement in one transaction and

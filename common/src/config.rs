@@ -78,6 +78,10 @@ pub struct ClusterConfig {
     /// as its data grows.
     #[serde(default = "default_cache_mb")]
     pub cache_mb: u64,
+    /// What every listener allows its clients (timeouts, head size, connections); the `[http]`
+    /// table, every key optional.
+    #[serde(default)]
+    pub http: crate::http::HttpLimits,
     pub catalog: CatalogConfig,
     #[serde(rename = "frontend")]
     pub frontends: Vec<FrontendConfig>,
@@ -177,6 +181,9 @@ impl ClusterConfig {
         if self.cache_mb == 0 {
             return Err(ConfigError::invalid("cache_mb must be at least 1"));
         }
+        if let Some(problem) = self.http.problem() {
+            return Err(ConfigError::invalid(problem));
+        }
         if self.catalog.restock_period_ms == 0 {
             return Err(ConfigError::invalid(
                 "catalog restock_period_ms must be at least 1",
@@ -270,6 +277,7 @@ impl ClusterConfig {
             products,
             log_level: default_log_level(),
             cache_mb: DEFAULT_CACHE_MB,
+            http: crate::http::HttpLimits::default(),
             catalog: CatalogConfig {
                 internal: at(ports.catalog),
                 restock_period_ms: DEFAULT_RESTOCK_PERIOD_MS,

@@ -27,10 +27,19 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 /// # Errors
 /// An empty value, an unknown format version, or bytes that do not decode (damaged data).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    decode_with_rest(bytes).map(|(value, _)| value)
+}
+
+/// [`decode`], and the bytes after the value: a record may carry a trailer that builds which
+/// do not know it skip (as [`decode`] does).
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_with_rest<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8])> {
     match bytes.split_first() {
         None => Err(Error::Storage("empty value".into())),
         Some((&FORMAT_VERSION, body)) => bincode::serde::decode_from_slice(body, config())
-            .map(|(value, _)| value)
+            .map(|(value, used)| (value, &body[used..]))
             .map_err(|e| Error::Storage(format!("undecodable value: {e}"))),
         Some((version, _)) => Err(Error::Storage(format!(
             "unknown format version {version} (this build reads {FORMAT_VERSION})"

@@ -23,12 +23,22 @@ pub enum Error {
     /// The request body is over the size limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The request body is not sent as `application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The request body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// The path exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
     /// Missing or wrong cluster token on an internal API.
     #[error("missing or wrong cluster token")]
     Unauthorized,
+    /// A credential header on the public API that cannot be a credential (bytes that are not
+    /// visible ASCII); the message names the header.
+    #[error("{0}")]
+    BadCredentials(String),
     /// A dependency is down or there is no majority; retrying later may succeed.
     #[error("{0}")]
     Unavailable(String),
@@ -58,7 +68,9 @@ impl Error {
         match self {
             Error::NotFound(_) => 404,
             Error::OutOfStock | Error::BadRequest(_) => 400,
-            Error::Unauthorized => 401,
+            Error::Unauthorized | Error::BadCredentials(_) => 401,
+            Error::RequestTimeout(_) => 408,
+            Error::UnsupportedMediaType(_) => 415,
             Error::MethodNotAllowed => 405,
             Error::NotLeader { .. } | Error::StaleEpoch { .. } | Error::EpochTaken { .. } => 409,
             Error::IdempotencyConflict => 422,
@@ -78,6 +90,7 @@ impl Error {
                 | Error::OutOfStock
                 | Error::BadRequest(_)
                 | Error::PayloadTooLarge(_)
+                | Error::UnsupportedMediaType(_)
                 | Error::IdempotencyConflict
         )
     }

@@ -62,11 +62,11 @@ pub fn metrics_text(text: String) -> Response {
     warp::reply::with_header(text, "content-type", CONTENT_TYPE).into_response()
 }
 
-/// The one-segment path of a `public_api` constant, exactly, with `GET`.
+/// The one-segment path of a `public_api` constant, exactly, with `GET` (or `HEAD`).
 pub fn get_exactly(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     warp::path(path.trim_start_matches('/'))
         .and(warp::path::end())
-        .and(warp::get())
+        .and(crate::http::get_or_head())
 }
 
 /// `/health`, `/ready` (what `problems` finds wrong) and `/metrics` (what `render` writes).

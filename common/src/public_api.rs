@@ -19,6 +19,48 @@ pub const READY: &str = "/ready";
 /// `GET` → Prometheus text.
 pub const METRICS: &str = "/metrics";
 
+/// `GET` → the OpenAPI 3.1 document of this API (docs/openapi.json).
+pub const OPENAPI: &str = "/openapi.json";
+
+/// Every public route: its path as the OpenAPI document writes it (`{name}` stands for one
+/// segment) and the methods it answers, in the order an `Allow` header lists them. The frontend
+/// answers a 405 with these, and a test holds the document and the served routes to this table.
+pub const ROUTES: &[(&str, &[&str])] = &[
+    ("/products/{name}", &["GET", "HEAD"]),
+    ("/orders", &["POST"]),
+    ("/orders/{number}", &["GET", "HEAD"]),
+    ("/health", &["GET", "HEAD"]),
+    ("/ready", &["GET", "HEAD"]),
+    ("/metrics", &["GET", "HEAD"]),
+    ("/openapi.json", &["GET", "HEAD"]),
+];
+
+/// The entry of [`ROUTES`] that `path` matches, if any.
+pub fn route_of(path: &str) -> Option<(&'static str, &'static [&'static str])> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    ROUTES.iter().copied().find(|(template, _)| {
+        let pattern: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+        pattern.len() == segments.len()
+            && pattern
+                .iter()
+                .zip(&segments)
+                .all(|(want, got)| (want.starts_with('{') && !got.is_empty()) || want == got)
+    })
+}
+
+/// The methods of the route `path` matches, if any.
+pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
+    route_of(path).map(|(_, methods)| methods)
+}
+
+/// Headers that carry a credential: on the public API they authorize nothing, but one whose
+/// bytes cannot be a credential is answered 401 rather than passed on.
+pub const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    crate::wire::TOKEN_HEADER,
+];
+
 /// The header that makes a `POST /orders` idempotent.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 
@@ -63,4 +105,18 @@ pub struct OrderBody<'a> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ServingStatus {
     pub status: Cow<'static, str>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_find_their_route() {
+        use super::allowed_methods;
+        assert_eq!(allowed_methods("/orders"), Some(&["POST"][..]));
+        assert_eq!(allowed_methods("/orders/12"), Some(&["GET", "HEAD"][..]));
+        assert_eq!(allowed_methods("/products/Tux"), Some(&["GET", "HEAD"][..]));
+        for unknown in ["/", "/orders/1/2", "/products/", "/nope", "/health/x"] {
+            assert_eq!(allowed_methods(unknown), None, "{unknown}");
+        }
+    }
 }

@@ -3,13 +3,14 @@
 //! Routes match the path first and the method second, so an unknown path is a 404 and a known
 //! path with the wrong method a 405. Handlers never reject: every outcome, errors included,
 //! becomes a response here, with `{"data": ...}` or the `{"error": {code, message}}` body, and a
-//! `Retry-After` on every 503. Whatever warp itself rejects (no route, wrong method, body over
-//! 4 KiB, no content length) gets the same error body in [`recover`].
+//! `Retry-After` on every 503. Whatever warp itself rejects (no route, wrong method with its
+//! `Allow`, a body over 4 KiB or not JSON, a credential header of bytes no credential has) gets
+//! the same error body in [`recover`]. Every `GET` route answers `HEAD` too.
 
-use common::http::{rejection_error, MAX_BODY_BYTES};
+use common::http::{get_or_head, json_body, rejection_error, MAX_BODY_BYTES};
 use common::probes::{data_response as data, error_response};
 use common::public_api::{
-    self as route, OrderBody, OrderPlaced, ProductBody, IDEMPOTENCY_KEY_HEADER,
+    self as route, allowed_methods, OrderBody, OrderPlaced, ProductBody, IDEMPOTENCY_KEY_HEADER,
 };
 use common::wire::PlaceRequest;
 use common::{format_cents, Error, FrontendId, OrderEntry, Product, Result};
@@ -29,6 +30,9 @@ use crate::input::{parse_order, parse_order_number, percent_decode, request_id};
 use crate::metrics::{bump, route_of};
 use crate::server::Frontend;
 
+/// The OpenAPI 3.1 document of this API, served at `GET /openapi.json`.
+pub(crate) const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
+
 /// Every public route (the probes of `common::probes` among them), with errors turned into
 /// bodies and each request timed into the metrics.
 pub(crate) fn routes(
@@ -44,21 +48,20 @@ pub(crate) fn routes(
     let product = public_path(route::PRODUCTS)
         .and(warp::path::param::<String>())
         .and(warp::path::end())
-        .and(warp::get())
+        .and(get_or_head())
         .and(state.clone())
         .then(get_product);
     let place = public_path(route::ORDERS)
         .and(warp::path::end())
         .and(warp::post())
-        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
         .and(warp::header::headers_cloned())
-        .and(warp::body::bytes())
+        .and(json_body(MAX_BODY_BYTES))
         .and(state.clone())
         .then(place_order);
     let order = public_path(route::ORDERS)
         .and(warp::path::param::<String>())
         .and(warp::path::end())
-        .and(warp::get())
+        .and(get_or_head())
         .and(state.clone())
         .then(get_order);
     let ready_state = Arc::clone(&frontend);
@@ -69,14 +72,25 @@ pub(crate) fn routes(
         },
         move || frontend.metrics.render(frontend.cache.len()),
     );
+    let openapi = public_path(route::OPENAPI)
+        .and(warp::path::end())
+        .and(get_or_head())
+        .map(|| {
+            warp::reply::with_header(OPENAPI_DOCUMENT, "content-type", "application/json")
+                .into_response()
+        });
 
-    let routed = product
+    let routes = product
         .or(place)
         .unify()
         .or(order)
         .unify()
         .or(probes)
         .unify()
+        .or(openapi)
+        .unify();
+    let routed = credentials_check()
+        .and(routes)
         .map(Ok)
         .or_else(|rejection| async move { Ok::<_, Infallible>((Err(rejection),)) });
     // Method and path are taken before routing so a rejection can be logged with them.
@@ -94,6 +108,31 @@ pub(crate) fn routes(
                 info.elapsed(),
             )
         }))
+}
+
+/// Refuses a request with a credential header whose bytes no credential has: nothing on the
+/// public API needs one, but a proxy or a log that passes such bytes on should not get them.
+/// An `Authorization` value may hold spaces (`Bearer abc`); a token holds visible ASCII only.
+fn credentials_check() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::header::headers_cloned()
+        .and_then(|headers: HeaderMap| async move {
+            for name in route::CREDENTIAL_HEADERS {
+                for value in headers.get_all(*name) {
+                    let spaces_allowed = *name != common::wire::TOKEN_HEADER;
+                    let fine = value
+                        .as_bytes()
+                        .iter()
+                        .all(|&b| b.is_ascii_graphic() || (spaces_allowed && b == b' '));
+                    if !fine {
+                        return Err(common::http::reject(Error::BadCredentials(format!(
+                            "the {name} header must be visible ASCII characters only"
+                        ))));
+                    }
+                }
+            }
+            Ok(())
+        })
+        .untuple_one()
 }
 
 /// The one-segment path of a `common::public_api` constant (`"/orders"` → `orders`).
@@ -241,7 +280,17 @@ fn recover(id: FrontendId, method: &Method, path: &FullPath, rejection: &Rejecti
         path.as_str(),
         error.status()
     );
-    error_response(&error)
+    let mut response = error_response(&error);
+    if error == Error::MethodNotAllowed {
+        if let Some(methods) = allowed_methods(path.as_str()) {
+            let allow = warp::http::HeaderValue::from_str(&methods.join(", "))
+                .expect("method names are header-safe");
+            response
+                .headers_mut()
+                .insert(warp::http::header::ALLOW, allow);
+        }
+    }
+    response
 }
 
 #[cfg(test)]

@@ -28,9 +28,10 @@ fn bad_quantity() -> Error {
 /// these two are ignored.
 ///
 /// # Errors
-/// [`Error::BadRequest`] naming the problem: malformed JSON, not an object, a missing field, a
-/// name that is not a string, a quantity that is not a whole number in range.
+/// [`Error::BadRequest`] naming the problem: malformed JSON, a key named twice, not an object, a
+/// missing field, a name that is not a string, a quantity that is not a whole number in range.
 pub(crate) fn parse_order(body: &[u8]) -> Result<OrderRequest> {
+    common::http::refuse_duplicate_keys(body)?;
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| Error::BadRequest(format!("malformed body: {e}")))?;
     let Value::Object(fields) = value else {
@@ -160,6 +161,11 @@ mod tests {
                 Ok(("Tux", 3)),
             ),
             ("empty", "", Err("malformed body: ")),
+            (
+                "name twice",
+                r#"{"name":"Tux","quantity":1,"name":"Whale"}"#,
+                Err("malformed body: duplicate key `name`"),
+            ),
             ("not json", "name=Tux", Err("malformed body: ")),
             ("truncated", r#"{"name":"Tux""#, Err("malformed body: ")),
             (

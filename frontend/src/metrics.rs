@@ -12,13 +12,14 @@ use std::time::Duration;
 pub(crate) use common::metrics::bump;
 
 /// Every route label; a path matching none is `other` (the last).
-const ROUTES: [&str; 7] = [
+const ROUTES: [&str; 8] = [
     "/products/{name}",
     "/orders",
     "/orders/{number}",
     "/health",
     "/ready",
     "/metrics",
+    "/openapi.json",
     "other",
 ];
 /// Distinct statuses timed per route; the last slot takes any status beyond, labelled `other`.
@@ -64,23 +65,14 @@ struct StatusSlot {
     latency: Histogram,
 }
 
-/// The index in [`ROUTES`] of a request path's route pattern. Keeps the label set small
-/// whatever paths clients send.
+/// The index in [`ROUTES`] of a request path's route pattern (`common::public_api`'s route
+/// table), or of `other`. Keeps the label set small whatever paths clients send.
 pub(crate) fn route_of(path: &str) -> usize {
-    let mut segments = path.trim_start_matches('/').split('/');
-    let route = match (segments.next(), segments.next(), segments.next()) {
-        (Some("products"), Some(name), None) if !name.is_empty() => "/products/{name}",
-        (Some("orders"), None, _) => "/orders",
-        (Some("orders"), Some(number), None) if !number.is_empty() => "/orders/{number}",
-        (Some("health"), None, _) => "/health",
-        (Some("ready"), None, _) => "/ready",
-        (Some("metrics"), None, _) => "/metrics",
-        _ => "other",
-    };
+    let route = common::public_api::route_of(path).map_or("other", |(template, _)| template);
     ROUTES
         .iter()
         .position(|&r| r == route)
-        .expect("every route of route_of is in ROUTES")
+        .expect("every route of the public route table is in ROUTES")
 }
 
 impl Metrics {

@@ -68,11 +68,17 @@ pub async fn run(
         config.replicas.len()
     );
     tokio::join!(
-        serve(api::routes(Arc::clone(&frontend)), public, shutdown.clone()),
+        serve(
+            api::routes(Arc::clone(&frontend)),
+            public,
+            shutdown.clone(),
+            config.http
+        ),
         serve(
             internal::routes(Arc::clone(&frontend), &config.token),
             internal,
-            shutdown
+            shutdown,
+            config.http
         ),
     );
     drop(monitor);

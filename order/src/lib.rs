@@ -77,7 +77,7 @@ pub async fn run(
     let (handle, driver) =
         driver::start(node, peers, catalog, Arc::clone(&metrics), shutdown.clone());
     let routes = api::routes(handle, metrics, &config.token);
-    common::http::serve(routes, listener, shutdown).await;
+    common::http::serve(routes, listener, shutdown, config.http).await;
     driver
         .await
         .map_err(|source| ReplicaError::Driver { id, source })?;

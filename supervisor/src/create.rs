@@ -24,6 +24,8 @@ pub struct ClusterOptions {
     pub restock_period_ms: u64,
     /// The cluster token every internal request carries.
     pub token: String,
+    /// Every listener's timeouts and limits.
+    pub http: common::http::HttpLimits,
 }
 
 impl Default for ClusterOptions {
@@ -34,6 +36,7 @@ impl Default for ClusterOptions {
             cache_size: common::config::DEFAULT_CACHE_SIZE,
             restock_period_ms: common::config::DEFAULT_RESTOCK_PERIOD_MS,
             token: format!("local-{:032x}", rand::random::<u128>()),
+            http: common::http::HttpLimits::default(),
         }
     }
 }
@@ -104,6 +107,7 @@ impl LocalCluster {
             frontend.cache_size = options.cache_size;
         }
         config.catalog.restock_period_ms = options.restock_period_ms;
+        config.http = options.http;
         let config_path = root.join("cluster.toml");
         std::fs::write(&config_path, config.to_toml())
             .map_err(FileError::about("cannot write", &config_path))?;

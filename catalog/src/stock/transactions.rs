@@ -7,7 +7,9 @@ use common::encoding::{decode, encode, u64_key};
 use common::wire::{BuyReceipt, BuyRequest};
 use common::{Error, Result, MAX_ORDER_QUANTITY, MIN_ORDER_QUANTITY};
 
-use crate::records::{BuyOutcome, Movement, MovementKind, StockRecord};
+use crate::records::{
+    decode_buy, encode_buy, order_digest, BuyOutcome, Movement, MovementKind, StockRecord,
+};
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
@@ -21,8 +23,14 @@ pub(super) fn decide_one(
 ) -> std::result::Result<Result<(BuyOutcome, bool)>, ConflictableTransactionError<Error>> {
     let id = request.request_id.0.as_bytes();
     let (name, quantity) = (request.name.as_str(), request.quantity);
+    let digest = order_digest(name, quantity);
     if let Some(bytes) = buys.get(id)? {
-        return Ok(Ok((decode(&bytes).map_err(abort)?, true)));
+        let (outcome, recorded) = decode_buy(&bytes).map_err(abort)?;
+        // A record from before digests were kept answers as it always did.
+        if recorded.is_some_and(|recorded| recorded != digest) {
+            return Ok(Err(Error::IdempotencyConflict));
+        }
+        return Ok(Ok((outcome, true)));
     }
     if !(MIN_ORDER_QUANTITY..=MAX_ORDER_QUANTITY).contains(&quantity) {
         return Ok(Err(Error::BadRequest(format!(
@@ -52,7 +60,7 @@ pub(super) fn decide_one(
             })
         }
     };
-    buys.insert(id, encode(&outcome))?;
+    buys.insert(id, encode_buy(&outcome, digest))?;
     Ok(Ok((outcome, false)))
 }
 

@@ -1,17 +1,26 @@
-//! HTTP plumbing shared by every service: the cluster-token filter, JSON replies, mapping warp's
-//! rejections to [`Error`], the server loop with graceful shutdown, and the internal client.
+//! HTTP plumbing shared by every service: the cluster-token filter, JSON bodies and replies,
+//! mapping warp's rejections to [`Error`], the server loop ([`serve`]) with its limits and
+//! graceful shutdown, and the internal client ([`Peer`]).
 
-use serde::{de::DeserializeOwned, Serialize};
+mod body;
+mod connection;
+mod peer;
+mod serve;
+
+pub use body::{json_body, refuse_duplicate_keys, BODY_READ_TIMEOUT};
+pub use peer::{Peer, DEFAULT_PEER_TIMEOUT};
+pub use serve::{serve, HttpLimits};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
-use warp::http::StatusCode;
+use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::error::{Error, Result};
-use crate::shutdown::Shutdown;
 use crate::wire::TOKEN_HEADER;
 
 /// Largest request body any service reads (the public API answers 413 above it).
@@ -39,12 +48,19 @@ pub fn internal_path(path: &'static str) -> impl Filter<Extract = (), Error = Re
     warp::path("internal").and(warp::path(name))
 }
 
-/// `GET` on `path` exactly.
-pub fn internal_get(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    internal_path(path).and(warp::path::end()).and(warp::get())
+/// `GET` or `HEAD`: what a client may read, it may also ask about without the body.
+pub fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Copy {
+    warp::get().or(warp::head()).unify()
 }
 
-/// `POST` on `path` exactly, with a JSON body of at most `limit` bytes.
+/// `GET` (or `HEAD`) on `path` exactly.
+pub fn internal_get(path: &'static str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    internal_path(path)
+        .and(warp::path::end())
+        .and(get_or_head())
+}
+
+/// `POST` on `path` exactly, with a JSON body of at most `limit` bytes (see [`json_body`]).
 pub fn internal_post<T: DeserializeOwned + Send>(
     path: &'static str,
     limit: u64,
@@ -52,16 +68,39 @@ pub fn internal_post<T: DeserializeOwned + Send>(
     internal_path(path)
         .and(warp::path::end())
         .and(warp::post())
-        .and(warp::body::content_length_limit(limit))
-        .and(warp::body::json())
+        .and(json_body(limit))
+        .and_then(|body: warp::hyper::body::Bytes| async move {
+            serde_json::from_slice(&body)
+                .map_err(|e| reject(Error::BadRequest(format!("malformed body: {e}"))))
+        })
 }
 
-/// Passes only requests that carry the cluster token; answers 401 otherwise.
+/// The value of header `name` when the request has one.
+pub fn optional_header(
+    name: &'static str,
+) -> impl Filter<Extract = (Option<HeaderValue>,), Error = Infallible> + Copy {
+    warp::header::value(name)
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify()
+}
+
+/// Whether a credential's bytes are all visible ASCII (no space, no control, nothing past 0x7E):
+/// anything else cannot be a token this store issued, and is refused before any comparison.
+pub fn is_visible_ascii(value: &[u8]) -> bool {
+    value.iter().all(u8::is_ascii_graphic)
+}
+
+/// Passes only requests that carry the cluster token; answers 401 otherwise, a token with bytes
+/// that are not visible ASCII included.
 pub fn require_token(token: &str) -> impl Filter<Extract = (), Error = Rejection> + Clone {
     let token: Arc<str> = token.into();
-    warp::header::optional::<String>(TOKEN_HEADER)
-        .and_then(move |got: Option<String>| {
-            let ok = got.is_some_and(|got| constant_time_eq(got.as_bytes(), token.as_bytes()));
+    optional_header(TOKEN_HEADER)
+        .and_then(move |got: Option<HeaderValue>| {
+            let ok = got.is_some_and(|got| {
+                let got = got.as_bytes();
+                is_visible_ascii(got) && constant_time_eq(got, token.as_bytes())
+            });
             async move {
                 if ok {
                     Ok(())
@@ -113,7 +152,7 @@ pub fn rejection_error(rejection: &Rejection) -> Error {
     } else if rejection.find::<LengthRequired>().is_some() {
         Error::BadRequest("a content-length header is required".into())
     } else if rejection.find::<UnsupportedMediaType>().is_some() {
-        Error::BadRequest("unsupported content type: send application/json".into())
+        Error::UnsupportedMediaType("unsupported content type: send application/json".into())
     } else if let Some(e) = rejection.find::<MissingHeader>() {
         Error::BadRequest(e.to_string())
     } else if let Some(e) = rejection.find::<InvalidHeader>() {
@@ -148,108 +187,4 @@ pub struct BindError {
     pub addr: std::net::SocketAddr,
     #[source]
     pub source: std::io::Error,
-}
-
-/// Serves `routes` on `listener` until `shutdown`, then lets in-flight requests finish.
-pub async fn serve<F, T>(routes: F, listener: TcpListener, shutdown: Shutdown)
-where
-    F: Filter<Extract = (T,), Error = Infallible> + Clone + Send + Sync + 'static,
-    T: Reply,
-{
-    warp::serve(routes)
-        .incoming(listener)
-        .graceful(async move { shutdown.wait().await })
-        .run()
-        .await
-}
-
-/// A client for one peer's internal API: adds the token, decodes the [`Error`] of a failure, and
-/// turns a transport failure into [`Error::Unavailable`].
-#[derive(Clone, Debug)]
-pub struct Peer {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-/// Default time an internal call may take before the peer counts as unreachable.
-pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(2);
-
-impl Peer {
-    /// A client for the peer at `addr`; `http` is shared so connections are pooled.
-    pub fn new(http: reqwest::Client, addr: std::net::SocketAddr, token: &str) -> Peer {
-        Peer {
-            http,
-            base: format!("http://{addr}"),
-            token: token.into(),
-        }
-    }
-
-    /// A connection-pooling HTTP client with the default timeouts, shared by a service's peers.
-    pub fn http_client() -> reqwest::Client {
-        reqwest::Client::builder()
-            .connect_timeout(Duration::from_millis(500))
-            .timeout(DEFAULT_PEER_TIMEOUT)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .expect("a plain HTTP client always builds")
-    }
-
-    /// The peer's base URL (`http://host:port`).
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    /// `GET path`.
-    ///
-    /// # Errors
-    /// The peer's own error, or [`Error::Unavailable`] when it cannot be reached.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, timeout: Duration) -> Result<T> {
-        let request = self.http.get(format!("{}{path}", self.base));
-        self.send(request, timeout).await
-    }
-
-    /// `POST path` with a JSON body.
-    ///
-    /// # Errors
-    /// The peer's own error, or [`Error::Unavailable`] when it cannot be reached.
-    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-        timeout: Duration,
-    ) -> Result<T> {
-        let request = self.http.post(format!("{}{path}", self.base)).json(body);
-        self.send(request, timeout).await
-    }
-
-    async fn send<T: DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-        timeout: Duration,
-    ) -> Result<T> {
-        let unreachable =
-            |e: reqwest::Error| Error::Unavailable(format!("{} unreachable: {e}", self.base));
-        let response = request
-            .header(TOKEN_HEADER, &self.token)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(unreachable)?;
-        if status.is_success() {
-            serde_json::from_slice(&bytes).map_err(|e| {
-                Error::Internal(format!("{} sent an undecodable answer: {e}", self.base))
-            })
-        } else {
-            Err(serde_json::from_slice::<Error>(&bytes).unwrap_or_else(|_| {
-                Error::Internal(format!(
-                    "{} answered {status}: {}",
-                    self.base,
-                    String::from_utf8_lossy(&bytes)
-                ))
-            }))
-        }
-    }
 }
