@@ -16,6 +16,7 @@
 
 pub mod catalog_api;
 pub mod config;
+pub mod db_lock;
 pub mod encoding;
 pub mod error;
 pub mod file_error;

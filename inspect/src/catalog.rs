@@ -11,7 +11,8 @@ use catalog::{Movement, MovementKind, StockRecord, JOURNAL_TREE, PRODUCTS_TREE};
 use common::encoding::{decode, key_u64, u64_key};
 use common::{Cents, Version};
 
-use crate::datadir::{open_copy, Copied, Kind};
+use crate::datadir::{open_copy, Copied};
+use common::db_lock::Kind;
 use crate::error::{Holder, InspectError, Result};
 
 /// The catalog's persisted stock: what the checks read. Built by [`CatalogDir::snapshot`], or by

@@ -9,7 +9,8 @@ use common::ReplicaId;
 
 use crate::catalog::CatalogDir;
 use crate::checks::{self, CheckResult};
-use crate::datadir::{open_copy, Kind};
+use crate::datadir::open_copy;
+use common::db_lock::Kind;
 use crate::error::{Holder, InspectError, Result};
 use crate::replica::ReplicaDir;
 

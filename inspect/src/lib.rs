@@ -32,7 +32,7 @@ pub mod render;
 mod replica;
 
 pub use crate::catalog::{CatalogDir, CatalogSnapshot, CatalogSummary, Journal, ToyStock};
-pub use crate::datadir::Kind;
+pub use common::db_lock::Kind;
 pub use crate::diff::{diff, LogDiff, LogSide};
 pub use crate::dirs::{check_data_root, open, CheckReport, DataDir, HeldDir};
 pub use crate::error::{Holder, InspectError, Result};

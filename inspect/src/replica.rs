@@ -10,7 +10,8 @@ use common::{Epoch, OrderEntry, OrderNumber, ReplicaId};
 use order::log::{LOG_TREE, META_COMMIT_LEN, META_EPOCH, META_LOG_EPOCH, META_TREE};
 use order::stored::{decode_entry, digest_form};
 
-use crate::datadir::{open_copy, Copied, Kind};
+use crate::datadir::{open_copy, Copied};
+use common::db_lock::Kind;
 use crate::error::{Holder, InspectError, Result};
 
 /// The persisted state of one order replica: what the checks read. Built from a data directory by

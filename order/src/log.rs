@@ -88,7 +88,10 @@ impl OrderLog {
         let dir = config.path.clone();
         let db = config
             .open()
-            .map_err(|e| Error::Storage(format!("cannot open order log {}: {e}", dir.display())))?;
+            .map_err(|e| {
+                let why = common::db_lock::explain_open_error(&dir, &e);
+                Error::Storage(format!("cannot open order log {}: {why}", dir.display()))
+            })?;
         let log = OrderLog {
             log: db.open_tree(LOG_TREE)?,
             requests: db.open_tree(REQUESTS_TREE)?,
