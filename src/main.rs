@@ -12,6 +12,7 @@ mod simulate_cmd;
 mod up;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use common::logging::{LogFormat, LogSettings};
 use common::{ClusterConfig, FrontendId, ReplicaId, Shutdown};
 use error::CliError;
 use std::path::PathBuf;
@@ -117,6 +118,10 @@ struct ClusterArgs {
     /// Root of the services' data directories (overrides the file).
     #[arg(long, env = "TOYSTORE_DATA_ROOT")]
     data_root: Option<PathBuf>,
+    /// How the services write their log lines: text, or json (one object a line, for log
+    /// shippers). `up` passes it to every service it starts.
+    #[arg(long, env = "TOYSTORE_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 impl ClusterArgs {
@@ -130,6 +135,19 @@ impl ClusterArgs {
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Starts logging for `service`, whose data directory is `dir`.
+    fn init_logging(
+        &self,
+        service: &str,
+        dir: &std::path::Path,
+        config: &ClusterConfig,
+    ) -> Result<(), CliError> {
+        let settings = LogSettings::of(config, self.log_format);
+        common::logging::init(service, dir, &settings)?;
+        common::sync::abort_on_panic(service);
+        Ok(())
     }
 }
 
@@ -166,16 +184,14 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             if let Some(period) = restock_period_ms {
                 config.catalog.restock_period_ms = period;
             }
-            common::logging::init("catalog", &config.catalog_dir(), &config.log_level)?;
-            common::sync::abort_on_panic("catalog");
+            cluster.init_logging("catalog", &config.catalog_dir(), &config)?;
             Ok(catalog::run(config, shutdown()).await?)
         }
         Command::Order { cluster, id } => {
             let config = cluster.load()?;
             config.replica(id)?;
             let name = format!("order-{id}");
-            common::logging::init(&name, &config.replica_dir(id), &config.log_level)?;
-            common::sync::abort_on_panic(&name);
+            cluster.init_logging(&name, &config.replica_dir(id), &config)?;
             Ok(order::run(config, id, shutdown()).await?)
         }
         Command::Frontend {
@@ -191,8 +207,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 _ => {}
             }
             let name = format!("frontend-{id}");
-            common::logging::init(&name, &config.frontend_dir(id), &config.log_level)?;
-            common::sync::abort_on_panic(&name);
+            cluster.init_logging(&name, &config.frontend_dir(id), &config)?;
             Ok(frontend::run(config, id, shutdown()).await?)
         }
         Command::Inspect(args) => inspect_cmd::run(args),

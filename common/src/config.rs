@@ -78,6 +78,12 @@ pub struct ClusterConfig {
     /// as its data grows.
     #[serde(default = "default_cache_mb")]
     pub cache_mb: u64,
+    /// Each service's `<service>.log` is rotated to `.log.1` past this many MiB.
+    #[serde(default = "default_log_max_mb")]
+    pub log_max_mb: u64,
+    /// Rotated log files kept (`.log.1` .. `.log.N`); 0 keeps none.
+    #[serde(default = "default_log_keep")]
+    pub log_keep: u32,
     pub catalog: CatalogConfig,
     #[serde(rename = "frontend")]
     pub frontends: Vec<FrontendConfig>,
@@ -121,6 +127,12 @@ pub struct ReplicaConfig {
 
 fn default_cache_mb() -> u64 {
     DEFAULT_CACHE_MB
+}
+fn default_log_max_mb() -> u64 {
+    64
+}
+fn default_log_keep() -> u32 {
+    3
 }
 fn default_log_level() -> String {
     "info".into()
@@ -174,8 +186,10 @@ impl ClusterConfig {
         if self.frontends.is_empty() {
             return Err(ConfigError::invalid("at least one [[frontend]] is needed"));
         }
-        if self.cache_mb == 0 {
-            return Err(ConfigError::invalid("cache_mb must be at least 1"));
+        if self.cache_mb == 0 || self.log_max_mb == 0 {
+            return Err(ConfigError::invalid(
+                "cache_mb and log_max_mb must be at least 1",
+            ));
         }
         if self.catalog.restock_period_ms == 0 {
             return Err(ConfigError::invalid(
@@ -270,6 +284,8 @@ impl ClusterConfig {
             products,
             log_level: default_log_level(),
             cache_mb: DEFAULT_CACHE_MB,
+            log_max_mb: default_log_max_mb(),
+            log_keep: default_log_keep(),
             catalog: CatalogConfig {
                 internal: at(ports.catalog),
                 restock_period_ms: DEFAULT_RESTOCK_PERIOD_MS,
