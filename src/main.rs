@@ -39,7 +39,7 @@ struct Cli {
 enum Command {
     /// Start the whole store on this machine: catalog, every order replica and every frontend,
     /// each as its own process. Stops them all on Ctrl-C or SIGTERM.
-    Up(ClusterArgs),
+    Up(UpArgs),
     /// Measure the performance table on a cluster of its own on loopback: durable orders/s and
     /// latency, cached reads, catch-up, failover, disk and memory, each next to a baseline
     /// started in the same run (release build recommended).
@@ -104,6 +104,17 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `toystore up`'s arguments.
+#[derive(Args)]
+struct UpArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Whether a service that fails after the store is up is started again (with backoff from
+    /// 100 ms doubling to 5 s): on-failure or never.
+    #[arg(long, default_value_t = supervisor::RestartPolicy::OnFailure)]
+    restart: supervisor::RestartPolicy,
 }
 
 /// Where the cluster is described, and overrides of it.
@@ -171,7 +182,13 @@ fn fail(error: CliError) -> ExitCode {
 async fn dispatch(command: Command) -> Result<(), CliError> {
     let shutdown = || Shutdown::on(common::shutdown::terminate_signal());
     match command {
-        Command::Up(cluster) => up::run(&cluster.config, cluster.load()?).await,
+        Command::Up(UpArgs { cluster, restart }) => {
+            let options = up::UpOptions {
+                log_format: cluster.log_format,
+                restart,
+            };
+            up::run(&cluster.config, cluster.load()?, options).await
+        }
         Command::Bench(args) => bench_cmd::run(args).await,
         Command::BenchBaselineHttp { port } => Ok(tools::bench::baseline_http::serve(port).await?),
         Command::Client(args) => client_cmd::run(args).await,

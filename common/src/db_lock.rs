@@ -69,22 +69,19 @@ pub fn holder(dir: &Path) -> io::Result<Option<Holder>> {
     }))
 }
 
-/// Whether a sled open failure is the lock another process holds.
-pub fn is_lock_conflict(error: &sled::Error) -> bool {
-    matches!(error, sled::Error::Io(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK))
-}
-
 /// What to say about a sled open failure of `dir`: the holder when another process has the
-/// database ("in use by order replica 2 (pid 4242)"), sled's own words otherwise.
+/// database ("in use by order replica 2 (pid 4242)"), sled's own words otherwise. sled 0.34
+/// reports the lock as an `Other` I/O error whose text embeds `Os { code: 11, .. }`, so the lock
+/// is probed again rather than the error read.
 pub fn explain_open_error(dir: &Path, error: &sled::Error) -> String {
-    if is_lock_conflict(error) {
-        match holder(dir) {
-            Ok(Some(holder)) => return format!("in use by {holder}"),
-            // The holder stopped in between, or cannot be named: still say what it was.
-            _ => return "in use by another process".into(),
+    match holder(dir) {
+        Ok(Some(holder)) => format!("in use by {holder}"),
+        // The holder stopped in between: still say what the failure was.
+        _ if error.to_string().contains("could not acquire lock") => {
+            "in use by another process".into()
         }
+        _ => error.to_string(),
     }
-    error.to_string()
 }
 
 /// Whether some process holds sled's lock on `db_file`. sled keeps an exclusive `flock` on it for

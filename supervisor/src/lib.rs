@@ -15,10 +15,13 @@ mod create;
 mod error;
 mod health;
 mod launcher;
+mod relay;
+pub mod restart;
 mod service;
 mod stderr;
 
 pub use cluster::{ChildOutput, LocalCluster};
 pub use create::{free_ports, ClusterOptions};
 pub use error::SupervisorError;
+pub use restart::{RestartPolicy, Restarts};
 pub use service::Service;
