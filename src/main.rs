@@ -8,6 +8,7 @@ mod duration;
 mod error;
 mod eval;
 mod inspect_cmd;
+mod reset_cmd;
 mod simulate_cmd;
 mod up;
 
@@ -87,6 +88,9 @@ enum Command {
     /// See and check what is on disk: summarize a data directory, list orders, stock or the
     /// journal, compare two replica logs, or check a whole data root. Never changes what it reads.
     Inspect(inspect_cmd::InspectArgs),
+    /// Remove the store's state under the cluster file's data root (the catalog, every replica's
+    /// log, the frontends' logs), after asking; refused while any service runs.
+    Reset(reset_cmd::ResetArgs),
     /// Crash-and-restart drill: kill services with SIGKILL under verified load, restart them,
     /// and check that no acknowledged order was lost and the replicas converge.
     Drill(drill_cmd::DrillArgs),
@@ -228,6 +232,7 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             Ok(frontend::run(config, id, shutdown()).await?)
         }
         Command::Inspect(args) => inspect_cmd::run(args),
+        Command::Reset(args) => reset_cmd::run(args),
         Command::Drill(args) => drill_cmd::run(args).await,
         Command::Simulate(args) => simulate_cmd::run(args),
         Command::Completions { shell } => {
