@@ -62,7 +62,11 @@ pub fn run(args: ResetArgs) -> Result<(), CliError> {
         removed.map_err(common::FileError::about("cannot remove", path))?;
         println!("removed {}", path.display());
     }
-    println!("reset {}: {} entries removed", root.display(), entries.len());
+    println!(
+        "reset {}: {} entries removed",
+        root.display(),
+        entries.len()
+    );
     Ok(())
 }
 
@@ -117,17 +121,20 @@ fn running_service(root: &Path, entries: &[PathBuf]) -> Result<Option<String>, C
 fn open_file_under(root: &Path) -> Option<(u32, PathBuf)> {
     let root = root.canonicalize().ok()?;
     let own = std::process::id();
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        if pid == own {
-            return None;
-        }
-        let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
-        fds.flatten().find_map(|fd| {
-            let target = std::fs::read_link(fd.path()).ok()?;
-            target.starts_with(&root).then_some((pid, target))
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            if pid == own {
+                return None;
+            }
+            let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
+            fds.flatten().find_map(|fd| {
+                let target = std::fs::read_link(fd.path()).ok()?;
+                target.starts_with(&root).then_some((pid, target))
+            })
         })
-    })
 }
 
 fn command_line(pid: u32) -> String {
@@ -164,10 +171,23 @@ mod tests {
 
     #[test]
     fn only_what_services_write_is_a_service_entry() {
-        for name in ["catalog", "order-1", "order-12", "frontend-2", "order-3.stderr"] {
+        for name in [
+            "catalog",
+            "order-1",
+            "order-12",
+            "frontend-2",
+            "order-3.stderr",
+        ] {
             assert!(is_service_entry(name), "{name}");
         }
-        for name in ["cluster.toml", "products.json", "order-", "order-x", "catalogue", "notes"] {
+        for name in [
+            "cluster.toml",
+            "products.json",
+            "order-",
+            "order-x",
+            "catalogue",
+            "notes",
+        ] {
             assert!(!is_service_entry(name), "{name}");
         }
     }

@@ -19,6 +19,8 @@ use supervisor::{ChildOutput, LocalCluster, RestartPolicy, Restarts, Service};
 const READY_WAIT: Duration = Duration::from_secs(30);
 /// How long children get to stop after SIGTERM before they are killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long the other services get to stop when one could not start.
+const START_FAILED_GRACE: Duration = Duration::from_secs(2);
 /// How often `up` looks for children that exited.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -93,7 +95,7 @@ async fn wait_served(cluster: &mut LocalCluster) -> Result<(), CliError> {
     loop {
         if let Some((service, status)) = cluster.reap_exited().into_iter().next() {
             let reason = exit_reason(cluster, service, status);
-            cluster.terminate_all(STOP_GRACE);
+            cluster.stop_all_at_once(START_FAILED_GRACE);
             return Err(CliError::Failed(format!(
                 "{service} could not start: {reason}"
             )));
@@ -116,15 +118,13 @@ async fn wait_served(cluster: &mut LocalCluster) -> Result<(), CliError> {
     }
 }
 
-/// Why a service exited: its last line on standard error without the `error: ` every failure
-/// starts with, else its status.
+/// Why a service exited: the `error: ...` line every failure ends with, when it wrote one, and
+/// its status. A last line that is a log line is no reason, so then the status alone.
 fn exit_reason(cluster: &mut LocalCluster, service: Service, status: ExitStatus) -> String {
-    match cluster.last_stderr_line(service) {
-        Some(line) if !status.success() => {
-            let line = line.strip_prefix("error: ").unwrap_or(&line);
-            format!("{line} ({status})")
-        }
-        _ => status.to_string(),
+    let last = cluster.last_stderr_line(service);
+    match last.as_deref().and_then(|l| l.strip_prefix("error: ")) {
+        Some(error) => format!("{error} ({status})"),
+        None => status.to_string(),
     }
 }
 

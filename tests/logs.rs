@@ -11,7 +11,11 @@ use std::process::Command;
 /// Checks `line` reads `2026-12-02T05:17:37.123Z INFO  order-1 order::x: ...`.
 fn assert_text_line(line: &str, service: &str) {
     let bytes = line.as_bytes();
-    let digits = |range: std::ops::Range<usize>| range.into_iter().all(|i| bytes.get(i).is_some_and(u8::is_ascii_digit));
+    let digits = |range: std::ops::Range<usize>| {
+        range
+            .into_iter()
+            .all(|i| bytes.get(i).is_some_and(u8::is_ascii_digit))
+    };
     let stamp_ok = bytes.len() > 24
         && digits(0..4)
         && digits(5..7)
@@ -49,9 +53,18 @@ async fn lines_carry_date_level_and_service_and_rust_log_lists_filter_by_module(
     let debug_order = [("RUST_LOG", "order=debug,info")];
     let quiet_catalog = [("RUST_LOG", "catalog=warn,info")];
     let json = [("TOYSTORE_LOG_FORMAT", "json")];
-    cluster.local.spawn_with_env(Service::Replica(1), &debug_order).unwrap();
-    cluster.local.spawn_with_env(Service::Catalog, &quiet_catalog).unwrap();
-    cluster.local.spawn_with_env(Service::Replica(2), &json).unwrap();
+    cluster
+        .local
+        .spawn_with_env(Service::Replica(1), &debug_order)
+        .unwrap();
+    cluster
+        .local
+        .spawn_with_env(Service::Catalog, &quiet_catalog)
+        .unwrap();
+    cluster
+        .local
+        .spawn_with_env(Service::Replica(2), &json)
+        .unwrap();
     cluster.wait_replica(1).await;
     cluster.wait_catalog().await;
     cluster.wait_replica(2).await;
@@ -61,7 +74,10 @@ async fn lines_carry_date_level_and_service_and_rust_log_lists_filter_by_module(
     let stderr = read(&cluster.local.stderr_path(Service::Replica(1)));
     let file = read(&config.replica_dir(1).join("order-1.log"));
     assert!(!stderr.contains('\x1b'), "colour in a file: {stderr:?}");
-    assert!(stderr.lines().any(|l| l.contains(" INFO  order-1 order")), "{stderr}");
+    assert!(
+        stderr.lines().any(|l| l.contains(" INFO  order-1 order")),
+        "{stderr}"
+    );
     for line in stderr.lines().chain(file.lines()) {
         assert_text_line(line, "order-1");
     }
@@ -80,7 +96,10 @@ async fn lines_carry_date_level_and_service_and_rust_log_lists_filter_by_module(
             assert!(object[key].is_string(), "no {key}: {line}");
         }
         let ts = object["ts"].as_str().expect("ts");
-        assert!(ts.len() == 24 && ts.ends_with('Z') && &ts[19..20] == ".", "{ts}");
+        assert!(
+            ts.len() == 24 && ts.ends_with('Z') && &ts[19..20] == ".",
+            "{ts}"
+        );
     }
 }
 

@@ -30,7 +30,10 @@ async fn reset_refuses_a_running_store_and_wipes_a_stopped_one() {
         ..ClusterOptions::default()
     });
     let root = cluster.local.config.data_root.clone();
-    let catalog = cluster.local.spawn(Service::Catalog).expect("spawn catalog");
+    let catalog = cluster
+        .local
+        .spawn(Service::Catalog)
+        .expect("spawn catalog");
     cluster.spawn(Service::Replica(1));
     cluster.wait_catalog().await;
     cluster.wait_replica(1).await;

@@ -100,7 +100,12 @@ impl Up {
                 std::thread::sleep(Duration::from_millis(100));
                 return status;
             }
-            assert!(Instant::now() < deadline, "up still runs after {timeout:?}");
+            assert!(
+                Instant::now() < deadline,
+                "up still runs after {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+                self.stdout().join("\n"),
+                self.stderr().join("\n")
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -223,11 +228,15 @@ async fn a_crashed_replica_is_restarted_and_counted() {
     assert!(line.ends_with(": restart 1 of order-2, 1 in all"), "{line}");
     let exited = up.wait_line(Duration::ZERO, |l| l.starts_with("order-2 exited"));
     assert!(
-        exited.contains("signal: 9") && exited.ends_with("restarting it in 100ms"),
+        exited == "order-2 exited: signal: 9 (SIGKILL); restarting it in 100ms",
         "{exited}"
     );
     cluster.wait_replica(2).await;
-    let health = cluster.replica(2).health().await.expect("replica 2 answers");
+    let health = cluster
+        .replica(2)
+        .health()
+        .await
+        .expect("replica 2 answers");
     assert_eq!(health.id, 2);
     // `--log-format json` reached the restarted replica too: its lines are JSON objects.
     let log = std::fs::read_to_string(cluster.local.config.replica_dir(2).join("order-2.log"))

@@ -104,8 +104,8 @@ fn has_replica_dirs(path: &Path) -> bool {
     })
 }
 
-/// Copies the sled files of `from` into `to`. Service log files (`*.log`) are left out: they are
-/// not part of the database and can be large.
+/// Copies the sled files of `from` into `to`. Service log files (`*.log`, rotated `*.log.N`) are
+/// left out: they are not part of the database and can be large.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     for entry in fs::read_dir(from).map_err(|e| InspectError::io(from, e))? {
         let entry = entry.map_err(|e| InspectError::io(from, e))?;
@@ -117,7 +117,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         if file_type.is_dir() {
             fs::create_dir(&target).map_err(|e| InspectError::io(&target, e))?;
             copy_dir(&source, &target)?;
-        } else if file_type.is_file() && source.extension().is_none_or(|ext| ext != "log") {
+        } else if file_type.is_file() && !is_log_file(&entry.file_name()) {
             fs::copy(&source, &target).map_err(|e| InspectError::io(&source, e))?;
             // The copy keeps the original's mode; an archived read-only directory must still
             // give a copy sled can open for writing.
@@ -126,6 +126,12 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A service's log file, current (`order-1.log`) or rotated (`order-1.log.2`).
+fn is_log_file(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| n.ends_with(".log") || n.contains(".log."))
 }
 
 /// Opens the copy. sled reports damage as an error, or on some damage panics; both become

@@ -11,8 +11,8 @@ use order::log::{LOG_TREE, META_COMMIT_LEN, META_EPOCH, META_LOG_EPOCH, META_TRE
 use order::stored::{decode_entry, digest_form};
 
 use crate::datadir::{open_copy, Copied};
-use common::db_lock::Kind;
 use crate::error::{Holder, InspectError, Result};
+use common::db_lock::Kind;
 
 /// The persisted state of one order replica: what the checks read. Built from a data directory by
 /// [`ReplicaDir::snapshot`], or by anyone else (a drill reading replicas over HTTP) from the same

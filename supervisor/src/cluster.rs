@@ -251,6 +251,28 @@ impl LocalCluster {
             .collect()
     }
 
+    /// Stops every service at once: SIGTERM to all, then SIGKILL to those still running after
+    /// `grace`. For a store that never came up, where nothing waits on an orderly stop and a
+    /// service still starting may not heed SIGTERM yet; [`Self::terminate_all`] otherwise.
+    pub fn stop_all_at_once(&mut self, grace: Duration) {
+        for child in self.running.values() {
+            // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline && !self.running.is_empty() {
+            self.running
+                .retain(|_, child| !matches!(child.try_wait(), Ok(Some(_))));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for (_, mut child) in std::mem::take(&mut self.running) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Services that exited on their own since they were started (reaped here).
     pub fn reap_exited(&mut self) -> Vec<(Service, ExitStatus)> {
         let mut exited = Vec::new();

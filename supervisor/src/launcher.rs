@@ -2,8 +2,8 @@
 //! execs it somewhere else (another network namespace, for the multi-host drill).
 
 use std::ffi::OsString;
-use std::path::Path;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command;
 
 use crate::cluster::LocalCluster;

@@ -97,7 +97,8 @@ mod tests {
 
     #[test]
     fn the_longest_target_wins_and_quiet_targets_can_be_named() {
-        let filter = Filter::parse("info", Some("order=warn,order::driver=trace,sled=info")).unwrap();
+        let filter =
+            Filter::parse("info", Some("order=warn,order::driver=trace,sled=info")).unwrap();
         assert!(filter.enabled("order::driver", Level::Trace));
         assert!(!filter.enabled("order::log", Level::Info));
         assert!(filter.enabled("sled::pagecache", Level::Info));

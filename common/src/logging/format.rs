@@ -144,7 +144,9 @@ mod tests {
             line.render(LogFormat::Text, false),
             "2026-12-02T05:17:37.123Z INFO  order-2 order::driver: said \"hi\"\n"
         );
-        assert!(line.render(LogFormat::Text, true).contains("\x1b[32mINFO \x1b[0m"));
+        assert!(line
+            .render(LogFormat::Text, true)
+            .contains("\x1b[32mINFO \x1b[0m"));
         let json: serde_json::Value =
             serde_json::from_str(&line.render(LogFormat::Json, false)).unwrap();
         assert_eq!(json["service"], "order-2");

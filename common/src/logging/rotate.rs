@@ -86,7 +86,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("order-1.log");
         let mut file = RotatingFile::open(&path, 10, 2).unwrap();
-        for line in ["aaaa\n", "bbbb\n", "cccc\n", "dddd\n", "eeee\n", "ffff\n", "gg\n"] {
+        for line in [
+            "aaaa\n", "bbbb\n", "cccc\n", "dddd\n", "eeee\n", "ffff\n", "gg\n",
+        ] {
             file.write_line(line.as_bytes()).unwrap();
         }
         assert_eq!(read(&path), "gg\n");
