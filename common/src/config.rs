@@ -128,10 +128,10 @@ pub struct ReplicaConfig {
 fn default_cache_mb() -> u64 {
     DEFAULT_CACHE_MB
 }
-fn default_log_max_mb() -> u64 {
+const fn default_log_max_mb() -> u64 {
     64
 }
-fn default_log_keep() -> u32 {
+const fn default_log_keep() -> u32 {
     3
 }
 fn default_log_level() -> String {

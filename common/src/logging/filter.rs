@@ -37,7 +37,9 @@ impl Filter {
                 filter.apply(directive)?;
             }
         }
-        filter.targets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        filter
+            .targets
+            .sort_by_key(|(target, _)| std::cmp::Reverse(target.len()));
         Ok(filter)
     }
 
