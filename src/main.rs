@@ -9,11 +9,13 @@ mod error;
 mod eval;
 mod inspect_cmd;
 mod report_output;
+mod reset_cmd;
 mod simulate_cmd;
 mod up;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use common::metrics::BuildInfo;
+use common::logging::{LogFormat, LogSettings};
 use common::{ClusterConfig, FrontendId, ReplicaId, Shutdown};
 use error::CliError;
 use std::path::PathBuf;
@@ -46,7 +48,7 @@ struct Cli {
 enum Command {
     /// Start the whole store on this machine: catalog, every order replica and every frontend,
     /// each as its own process. Stops them all on Ctrl-C or SIGTERM.
-    Up(ClusterArgs),
+    Up(UpArgs),
     /// Measure the performance table on a cluster of its own on loopback: durable orders/s and
     /// latency, cached reads, catch-up, failover, disk and memory, each next to a baseline
     /// started in the same run (release build recommended).
@@ -94,6 +96,9 @@ enum Command {
     /// See and check what is on disk: summarize a data directory, list orders, stock or the
     /// journal, compare two replica logs, or check a whole data root. Never changes what it reads.
     Inspect(inspect_cmd::InspectArgs),
+    /// Remove the store's state under the cluster file's data root (the catalog, every replica's
+    /// log, the frontends' logs), after asking; refused while any service runs.
+    Reset(reset_cmd::ResetArgs),
     /// Crash-and-restart drill: kill services with SIGKILL under verified load, restart them,
     /// and check that no acknowledged order was lost and the replicas converge.
     Drill(drill_cmd::DrillArgs),
@@ -113,6 +118,17 @@ enum Command {
     },
 }
 
+/// `toystore up`'s arguments.
+#[derive(Args)]
+struct UpArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Whether a service that fails after the store is up is started again (with backoff from
+    /// 100 ms doubling to 5 s): on-failure or never.
+    #[arg(long, default_value_t = supervisor::RestartPolicy::OnFailure)]
+    restart: supervisor::RestartPolicy,
+}
+
 /// Where the cluster is described, and overrides of it.
 #[derive(Args, Clone)]
 struct ClusterArgs {
@@ -125,6 +141,10 @@ struct ClusterArgs {
     /// Root of the services' data directories (overrides the file).
     #[arg(long, env = "TOYSTORE_DATA_ROOT")]
     data_root: Option<PathBuf>,
+    /// How the services write their log lines: text, or json (one object a line, for log
+    /// shippers). `up` passes it to every service it starts.
+    #[arg(long, env = "TOYSTORE_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 impl ClusterArgs {
@@ -138,6 +158,19 @@ impl ClusterArgs {
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Starts logging for `service`, whose data directory is `dir`.
+    fn init_logging(
+        &self,
+        service: &str,
+        dir: &std::path::Path,
+        config: &ClusterConfig,
+    ) -> Result<(), CliError> {
+        let settings = LogSettings::of(config, self.log_format);
+        common::logging::init(service, dir, &settings)?;
+        common::sync::abort_on_panic(service);
+        Ok(())
     }
 }
 
@@ -161,7 +194,13 @@ fn fail(error: CliError) -> ExitCode {
 async fn dispatch(command: Command) -> Result<(), CliError> {
     let shutdown = || Shutdown::on(common::shutdown::terminate_signal());
     match command {
-        Command::Up(cluster) => up::run(&cluster.config, cluster.load()?).await,
+        Command::Up(UpArgs { cluster, restart }) => {
+            let options = up::UpOptions {
+                log_format: cluster.log_format,
+                restart,
+            };
+            up::run(&cluster.config, cluster.load()?, options).await
+        }
         Command::Bench(args) => bench_cmd::run(args).await,
         Command::BenchBaselineHttp { port } => Ok(tools::bench::baseline_http::serve(port).await?),
         Command::Client(args) => client_cmd::run(args).await,
@@ -174,16 +213,14 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
             if let Some(period) = restock_period_ms {
                 config.catalog.restock_period_ms = period;
             }
-            common::logging::init("catalog", &config.catalog_dir(), &config.log_level)?;
-            common::sync::abort_on_panic("catalog");
+            cluster.init_logging("catalog", &config.catalog_dir(), &config)?;
             Ok(catalog::run(config, BUILD, shutdown()).await?)
         }
         Command::Order { cluster, id } => {
             let config = cluster.load()?;
             config.replica(id)?;
             let name = format!("order-{id}");
-            common::logging::init(&name, &config.replica_dir(id), &config.log_level)?;
-            common::sync::abort_on_panic(&name);
+            cluster.init_logging(&name, &config.replica_dir(id), &config)?;
             Ok(order::run(config, id, BUILD, shutdown()).await?)
         }
         Command::Frontend {
@@ -199,11 +236,11 @@ async fn dispatch(command: Command) -> Result<(), CliError> {
                 _ => {}
             }
             let name = format!("frontend-{id}");
-            common::logging::init(&name, &config.frontend_dir(id), &config.log_level)?;
-            common::sync::abort_on_panic(&name);
+            cluster.init_logging(&name, &config.frontend_dir(id), &config)?;
             Ok(frontend::run(config, id, BUILD, shutdown()).await?)
         }
         Command::Inspect(args) => inspect_cmd::run(args),
+        Command::Reset(args) => reset_cmd::run(args),
         Command::Drill(args) => drill_cmd::run(args).await,
         Command::Simulate(args) => simulate_cmd::run(args),
         Command::Completions { shell } => {

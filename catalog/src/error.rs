@@ -12,12 +12,10 @@ pub enum CatalogError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Products(#[from] ProductsError),
-    #[error("cannot open catalog database {}: {source}", path.display())]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: sled::Error,
-    },
+    /// `why` is [`common::db_lock::explain_open_error`]'s: the holder when another process has
+    /// the database, sled's words otherwise.
+    #[error("cannot open catalog database {}: {why}", path.display())]
+    Open { path: PathBuf, why: String },
     #[error("cannot load products file {}: {source}", path.display())]
     Load {
         path: PathBuf,

@@ -63,9 +63,9 @@ impl StockStore {
         products_file: &Path,
     ) -> Result<StockStore, CatalogError> {
         let path = config.path.clone();
-        let opening = |source| CatalogError::Open {
+        let opening = |source: sled::Error| CatalogError::Open {
+            why: common::db_lock::explain_open_error(&path, &source),
             path: path.clone(),
-            source,
         };
         let db = config.open().map_err(opening)?;
         let tree = |name: &str| db.open_tree(name).map_err(opening);

@@ -82,6 +82,12 @@ pub struct ClusterConfig {
     /// table, every key optional.
     #[serde(default)]
     pub http: crate::http::HttpLimits,
+    /// Each service's `<service>.log` is rotated to `.log.1` past this many MiB.
+    #[serde(default = "default_log_max_mb")]
+    pub log_max_mb: u64,
+    /// Rotated log files kept (`.log.1` .. `.log.N`); 0 keeps none.
+    #[serde(default = "default_log_keep")]
+    pub log_keep: u32,
     pub catalog: CatalogConfig,
     #[serde(rename = "frontend")]
     pub frontends: Vec<FrontendConfig>,
@@ -125,6 +131,12 @@ pub struct ReplicaConfig {
 
 fn default_cache_mb() -> u64 {
     DEFAULT_CACHE_MB
+}
+const fn default_log_max_mb() -> u64 {
+    64
+}
+const fn default_log_keep() -> u32 {
+    3
 }
 fn default_log_level() -> String {
     "info".into()
@@ -178,8 +190,10 @@ impl ClusterConfig {
         if self.frontends.is_empty() {
             return Err(ConfigError::invalid("at least one [[frontend]] is needed"));
         }
-        if self.cache_mb == 0 {
-            return Err(ConfigError::invalid("cache_mb must be at least 1"));
+        if self.cache_mb == 0 || self.log_max_mb == 0 {
+            return Err(ConfigError::invalid(
+                "cache_mb and log_max_mb must be at least 1",
+            ));
         }
         if let Some(problem) = self.http.problem() {
             return Err(ConfigError::invalid(problem));
@@ -278,6 +292,8 @@ impl ClusterConfig {
             log_level: default_log_level(),
             cache_mb: DEFAULT_CACHE_MB,
             http: crate::http::HttpLimits::default(),
+            log_max_mb: default_log_max_mb(),
+            log_keep: default_log_keep(),
             catalog: CatalogConfig {
                 internal: at(ports.catalog),
                 restock_period_ms: DEFAULT_RESTOCK_PERIOD_MS,

@@ -1,10 +1,11 @@
 //! Shared vocabulary of the toy store: the domain types (products, order entries, ids), the wire
 //! messages of every internal API, the one error type that crosses the wire and maps to an HTTP
 //! status in one place, the storage encoding (bincode 2 with a leading format-version byte), the
-//! cluster configuration, logging set-up, and the small HTTP plumbing every service shares
-//! (the cluster-token filter, JSON replies, the internal client, the server loop with shutdown),
-//! what every service exposes to operators (Prometheus metrics and the `/health`, `/ready` and
-//! `/metrics` probes), and the snake_case keys of the command line's JSON reports.
+//! cluster configuration, logging set-up, naming the holder of a locked sled database
+//! ([`db_lock`]), and the small HTTP plumbing every service shares (the cluster-token filter, JSON
+//! replies, the internal client, the server loop with shutdown), what every service exposes to
+//! operators (Prometheus metrics and the `/health`, `/ready` and `/metrics` probes), and the
+//! snake_case keys of the command line's JSON reports.
 //!
 //! Invariants kept here:
 //! - Every value written to sled or sent as a bincode body starts with a format byte: this
@@ -18,6 +19,7 @@
 
 pub mod catalog_api;
 pub mod config;
+pub mod db_lock;
 pub mod encoding;
 pub mod error;
 pub mod file_error;

@@ -11,8 +11,9 @@ use catalog::{Movement, MovementKind, StockRecord, JOURNAL_TREE, PRODUCTS_TREE};
 use common::encoding::{decode, key_u64, u64_key};
 use common::{Cents, Version};
 
-use crate::datadir::{open_copy, Copied, Kind};
+use crate::datadir::{open_copy, Copied};
 use crate::error::{Holder, InspectError, Result};
+use common::db_lock::Kind;
 
 /// The catalog's persisted stock: what the checks read. Built by [`CatalogDir::snapshot`], or by
 /// anyone else from the same values.

@@ -7,43 +7,20 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::io::AsRawFd;
+use std::os::unix::fs::PermissionsExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use common::ReplicaId;
+use common::db_lock::{self, kind_from_path, Kind, SLED_DB_FILE};
 use tempfile::TempDir;
 
 use crate::error::{Holder, InspectError, Result};
 
-/// The file sled 0.34 locks (`Config::db_path`, locked in `Config::try_lock`).
-const SLED_DB_FILE: &str = "db";
 /// The file sled 0.34 writes its settings to on first open.
 const SLED_CONF_FILE: &str = "conf";
 /// sled's page cache for the copy. Reading is one pass in key order, so a small cache loses
 /// nothing and keeps a large log's listing in bounded memory (sled's default is 1 GiB).
 const CACHE_BYTES: u64 = 16 << 20;
-
-/// What a data directory holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum Kind {
-    /// The catalog's stock store.
-    Catalog,
-    /// An order replica's log. The id comes from the directory's name (`order-N`) or its log
-    /// file (`order-N.log`); 0 when neither says (real ids start at 1).
-    Replica(ReplicaId),
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Kind::Catalog => f.write_str("the catalog"),
-            Kind::Replica(0) => f.write_str("an order replica"),
-            Kind::Replica(id) => write!(f, "order replica {id}"),
-        }
-    }
-}
 
 /// A private copy of a data directory, open in sled. Dropping it deletes the copy.
 pub(crate) struct Copied {
@@ -61,11 +38,8 @@ pub(crate) struct Copied {
 /// `force`.
 pub(crate) fn open_copy(path: &Path, force: bool) -> Result<Copied> {
     require_database(path)?;
-    let held_by = if is_locked(&path.join(SLED_DB_FILE))? {
-        let holder = Holder {
-            service: describe(path),
-            pid: lock_holder_pid(&path.join(SLED_DB_FILE)),
-        };
+    let held = db_lock::holder(path).map_err(|e| InspectError::io(path.join(SLED_DB_FILE), e))?;
+    let held_by = if let Some(holder) = held {
         if !force {
             return Err(InspectError::Held {
                 path: path.to_path_buf(),
@@ -130,77 +104,8 @@ fn has_replica_dirs(path: &Path) -> bool {
     })
 }
 
-/// Whether some process holds sled's lock on `db_file`. sled keeps an exclusive `flock` on it for
-/// as long as the database is open, so a shared non-blocking `flock` on a read-only handle fails
-/// exactly then. It writes nothing; the probe's own lock lives for two system calls (a service
-/// starting in that very instant would fail to lock and exit, and starting it again is enough).
-fn is_locked(db_file: &Path) -> Result<bool> {
-    let file = fs::File::open(db_file).map_err(|e| InspectError::io(db_file, e))?;
-    // SAFETY: `file` owns the descriptor for the whole call; flock only reads the fd number.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
-    if rc == 0 {
-        // Closing `file` (on return) releases the probe's lock.
-        return Ok(false);
-    }
-    let error = io::Error::last_os_error();
-    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(true)
-    } else {
-        Err(InspectError::io(db_file, error))
-    }
-}
-
-/// The process holding a write `flock` on `db_file`, from `/proc/locks` (Linux), best effort.
-/// Matches on the inode only: on overlay file systems the lock is listed under the underlying
-/// device, which `stat` does not show.
-fn lock_holder_pid(db_file: &Path) -> Option<u32> {
-    let inode = fs::metadata(db_file).ok()?.ino();
-    let locks = fs::read_to_string("/proc/locks").ok()?;
-    // A line reads "1: FLOCK  ADVISORY  WRITE 5864 fe:00:5308480 0 EOF"; waiters have "->" in
-    // the second field and are skipped.
-    locks.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.get(1) != Some(&"FLOCK") || fields.get(3) != Some(&"WRITE") {
-            return None;
-        }
-        let lock_inode: u64 = fields.get(5)?.rsplit(':').next()?.parse().ok()?;
-        (lock_inode == inode).then(|| fields.get(4)?.parse().ok())?
-    })
-}
-
-/// Which service a directory belongs to, from its name or the log file the service writes in it.
-fn describe(path: &Path) -> String {
-    match kind_from_path(path) {
-        Some(kind) => kind.to_string(),
-        None => "a toystore service".into(),
-    }
-}
-
-/// The kind a directory's name (`catalog`, `order-N`) or log file (`catalog.log`,
-/// `order-N.log`) announces.
-fn kind_from_path(path: &Path) -> Option<Kind> {
-    let from_name = |name: &str| {
-        if name == "catalog" {
-            Some(Kind::Catalog)
-        } else {
-            name.strip_prefix("order-")?.parse().ok().map(Kind::Replica)
-        }
-    };
-    if let Some(kind) = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(from_name)
-    {
-        return Some(kind);
-    }
-    fs::read_dir(path).ok()?.flatten().find_map(|entry| {
-        let name = entry.file_name();
-        from_name(name.to_str()?.strip_suffix(".log")?)
-    })
-}
-
-/// Copies the sled files of `from` into `to`. Service log files (`*.log`) are left out: they are
-/// not part of the database and can be large.
+/// Copies the sled files of `from` into `to`. Service log files (`*.log`, rotated `*.log.N`) are
+/// left out: they are not part of the database and can be large.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     for entry in fs::read_dir(from).map_err(|e| InspectError::io(from, e))? {
         let entry = entry.map_err(|e| InspectError::io(from, e))?;
@@ -212,7 +117,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         if file_type.is_dir() {
             fs::create_dir(&target).map_err(|e| InspectError::io(&target, e))?;
             copy_dir(&source, &target)?;
-        } else if file_type.is_file() && source.extension().is_none_or(|ext| ext != "log") {
+        } else if file_type.is_file() && !is_log_file(&entry.file_name()) {
             fs::copy(&source, &target).map_err(|e| InspectError::io(&source, e))?;
             // The copy keeps the original's mode; an archived read-only directory must still
             // give a copy sled can open for writing.
@@ -221,6 +126,12 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A service's log file, current (`order-1.log`) or rotated (`order-1.log.2`).
+fn is_log_file(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| n.ends_with(".log") || n.contains(".log."))
 }
 
 /// Opens the copy. sled reports damage as an error, or on some damage panics; both become

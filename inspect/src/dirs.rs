@@ -9,9 +9,10 @@ use common::ReplicaId;
 
 use crate::catalog::CatalogDir;
 use crate::checks::{self, CheckResult};
-use crate::datadir::{open_copy, Kind};
+use crate::datadir::open_copy;
 use crate::error::{Holder, InspectError, Result};
 use crate::replica::ReplicaDir;
+use common::db_lock::Kind;
 
 /// A data directory of either kind, opened read-only on a copy.
 pub enum DataDir {

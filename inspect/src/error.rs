@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub use common::db_lock::Holder;
+
 /// The inspect tool's errors. None of them leaves anything changed on disk.
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
@@ -52,25 +54,6 @@ pub enum InspectError {
         /// The failure.
         source: std::io::Error,
     },
-}
-
-/// Who holds a data directory: a description from its name or files, and the process when the
-/// system says so.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Holder {
-    /// "order replica 2", "the catalog", or "a toystore service" when the directory does not say.
-    pub service: String,
-    /// The holding process, when `/proc/locks` names it.
-    pub pid: Option<u32>,
-}
-
-impl std::fmt::Display for Holder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.pid {
-            Some(pid) => write!(f, "{} (pid {pid})", self.service),
-            None => f.write_str(&self.service),
-        }
-    }
 }
 
 /// Result with the inspect [`InspectError`].

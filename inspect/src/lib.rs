@@ -32,13 +32,13 @@ pub mod render;
 mod replica;
 
 pub use crate::catalog::{CatalogDir, CatalogSnapshot, CatalogSummary, Journal, ToyStock};
-pub use crate::datadir::Kind;
 pub use crate::diff::{diff, LogDiff, LogSide};
 pub use crate::dirs::{check_data_root, open, CheckReport, DataDir, HeldDir};
 pub use crate::error::{Holder, InspectError, Result};
 pub use crate::replica::{
     log_digest, Entries, ReplicaDir, ReplicaMeta, ReplicaSnapshot, ReplicaSummary,
 };
+pub use common::db_lock::Kind;
 
 #[cfg(test)]
 mod tests;

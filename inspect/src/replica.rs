@@ -10,8 +10,9 @@ use common::{Epoch, OrderEntry, OrderNumber, ReplicaId};
 use order::log::{LOG_TREE, META_COMMIT_LEN, META_EPOCH, META_LOG_EPOCH, META_TREE};
 use order::stored::{decode_entry, digest_form};
 
-use crate::datadir::{open_copy, Copied, Kind};
+use crate::datadir::{open_copy, Copied};
 use crate::error::{Holder, InspectError, Result};
+use common::db_lock::Kind;
 
 /// The persisted state of one order replica: what the checks read. Built from a data directory by
 /// [`ReplicaDir::snapshot`], or by anyone else (a drill reading replicas over HTTP) from the same

@@ -86,9 +86,10 @@ impl OrderLog {
     /// As [`Self::open`], and a failed or refused upgrade (a damaged entry, a newer format).
     pub fn open_with(config: sled::Config) -> Result<OrderLog> {
         let dir = config.path.clone();
-        let db = config
-            .open()
-            .map_err(|e| Error::Storage(format!("cannot open order log {}: {e}", dir.display())))?;
+        let db = config.open().map_err(|e| {
+            let why = common::db_lock::explain_open_error(&dir, &e);
+            Error::Storage(format!("cannot open order log {}: {why}", dir.display()))
+        })?;
         let log = OrderLog {
             log: db.open_tree(LOG_TREE)?,
             requests: db.open_tree(REQUESTS_TREE)?,

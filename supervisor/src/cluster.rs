@@ -8,7 +8,8 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::SupervisorError;
-use crate::launcher::Launcher;
+use crate::launcher::{die_with_parent, Launcher};
+use crate::relay::Relay;
 use crate::service::Service;
 
 /// Where a child's standard output and error go.
@@ -18,6 +19,9 @@ pub enum ChildOutput {
     Inherit,
     /// `<data_root>/<service>.stderr`, appended (drills, tests).
     Files,
+    /// Standard output on the parent's; standard error relayed to the parent's line by line,
+    /// its last line kept for [`LocalCluster::last_stderr_line`] (`toystore up`).
+    Relay,
 }
 
 /// The services of a cluster, as child processes of this one.
@@ -34,6 +38,12 @@ pub struct LocalCluster {
     pub(crate) launcher: Launcher,
     /// Keeps a temporary data root alive as long as the cluster.
     pub(crate) _temp: Option<tempfile::TempDir>,
+    /// The stderr relays of [`ChildOutput::Relay`] children.
+    pub(crate) relays: BTreeMap<Service, Relay>,
+    /// Environment every child gets (see [`LocalCluster::set_child_env`]).
+    pub(crate) child_env: Vec<(String, String)>,
+    /// See [`LocalCluster::set_die_with_parent`].
+    pub(crate) die_with_parent: bool,
 }
 
 impl LocalCluster {
@@ -54,6 +64,9 @@ impl LocalCluster {
             http: reqwest::Client::new(),
             launcher: Launcher::default(),
             _temp: None,
+            relays: BTreeMap::new(),
+            child_env: Vec::new(),
+            die_with_parent: false,
         }
     }
 
@@ -148,7 +161,14 @@ impl LocalCluster {
             .arg(&self.config_path)
             .env("TOYSTORE_TOKEN", &self.config.token)
             .env("TOYSTORE_DATA_ROOT", &self.config.data_root)
+            .envs(self.child_env.iter().map(|(k, v)| (k, v)))
             .envs(env.iter().copied());
+        if self.die_with_parent {
+            die_with_parent(&mut command);
+        }
+        if self.output == ChildOutput::Relay {
+            command.stderr(Stdio::piped());
+        }
         if self.output == ChildOutput::Files {
             std::fs::create_dir_all(&self.config.data_root)
                 .map_err(FileError::about("cannot create", &self.config.data_root))?;
@@ -160,9 +180,12 @@ impl LocalCluster {
                 .map_err(FileError::about("cannot open", &path))?;
             command.stdout(Stdio::null()).stderr(file);
         }
-        let child = command
+        let mut child = command
             .spawn()
             .map_err(|source| SupervisorError::Spawn { service, source })?;
+        if let Some(stderr) = child.stderr.take() {
+            self.relays.insert(service, Relay::start(stderr));
+        }
         let pid = child.id();
         self.running.insert(service, child);
         Ok(pid)
@@ -228,6 +251,28 @@ impl LocalCluster {
             .collect()
     }
 
+    /// Stops every service at once: SIGTERM to all, then SIGKILL to those still running after
+    /// `grace`. For a store that never came up, where nothing waits on an orderly stop and a
+    /// service still starting may not heed SIGTERM yet; [`Self::terminate_all`] otherwise.
+    pub fn stop_all_at_once(&mut self, grace: Duration) {
+        for child in self.running.values() {
+            // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+            unsafe {
+                libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline && !self.running.is_empty() {
+            self.running
+                .retain(|_, child| !matches!(child.try_wait(), Ok(Some(_))));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for (_, mut child) in std::mem::take(&mut self.running) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Services that exited on their own since they were started (reaped here).
     pub fn reap_exited(&mut self) -> Vec<(Service, ExitStatus)> {
         let mut exited = Vec::new();
@@ -269,7 +314,7 @@ impl LocalCluster {
     pub(crate) fn log_hint(&self, service: Service) -> String {
         match self.output {
             ChildOutput::Files => format!("; see {}", self.stderr_path(service).display()),
-            ChildOutput::Inherit => String::new(),
+            ChildOutput::Inherit | ChildOutput::Relay => String::new(),
         }
     }
 

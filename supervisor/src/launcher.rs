@@ -2,6 +2,7 @@
 //! execs it somewhere else (another network namespace, for the multi-host drill).
 
 use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -42,5 +43,42 @@ impl LocalCluster {
         prefix: impl Fn(Service) -> Vec<OsString> + Send + Sync + 'static,
     ) {
         self.launcher = Launcher(Some(Box::new(prefix)));
+    }
+}
+
+/// Makes the child get SIGTERM when the thread that starts it dies, so that no service outlives
+/// a supervisor that was killed (SIGKILL gives it no chance to stop them). Linux sends the
+/// signal when the forking *thread* exits: spawn from a thread that lives as long as the cluster.
+pub(crate) fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: runs between fork and exec, and calls only async-signal-safe functions (prctl,
+    // getppid) and builds an error without allocating.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // A parent that died before prctl sends nothing: its child must not start at all.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+impl LocalCluster {
+    /// Every service started from now on gets SIGTERM when this process dies, however it dies
+    /// (`toystore up`). Spawn only from a thread that lives as long as the cluster (see
+    /// [`die_with_parent`]).
+    pub fn set_die_with_parent(&mut self, on: bool) {
+        self.die_with_parent = on;
+    }
+
+    /// Sets `key=value` in the environment of every service started from now on (for example
+    /// `TOYSTORE_LOG_FORMAT`).
+    pub fn set_child_env(&mut self, key: &str, value: &str) {
+        self.child_env.retain(|(k, _)| k != key);
+        self.child_env.push((key.to_string(), value.to_string()));
     }
 }
