@@ -14,8 +14,8 @@ mod simulate_cmd;
 mod up;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use common::metrics::BuildInfo;
 use common::logging::{LogFormat, LogSettings};
+use common::metrics::BuildInfo;
 use common::{ClusterConfig, FrontendId, ReplicaId, Shutdown};
 use error::CliError;
 use std::path::PathBuf;
