@@ -120,3 +120,39 @@ fn a_bad_log_directive_is_refused_by_name() {
          (RUST_LOG=order=debug,info)\n"
     );
 }
+
+/// A routine order is not an INFO line anywhere: 60 more orders add no more info lines to the
+/// catalog's, the replicas' or the frontend's log than the first few did.
+#[tokio::test]
+async fn routine_orders_add_no_info_lines() {
+    let cluster = TestCluster::start(ClusterOptions::default()).await;
+    let config = &cluster.local.config;
+    let mut logs = vec![config.catalog_dir().join("catalog.log")];
+    for id in cluster.replica_ids() {
+        logs.push(config.replica_dir(id).join(format!("order-{id}.log")));
+    }
+    for id in cluster.frontend_ids() {
+        logs.push(config.frontend_dir(id).join(format!("frontend-{id}.log")));
+    }
+    let info_lines = || -> usize {
+        logs.iter()
+            .map(|path| read(path).lines().filter(|l| l.contains(" INFO ")).count())
+            .sum()
+    };
+    let toys = ["Tux", "Whale", "Elephant", "Dolphin", "Fox"];
+    // The first orders settle the leader and the catalog's first buys; count from there.
+    for toy in toys {
+        cluster.buy(toy, 1).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = info_lines();
+    for i in 0..60 {
+        cluster.buy(toys[i % toys.len()], 1).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let added = info_lines() - before;
+    assert!(
+        added < 5,
+        "60 orders added {added} info lines: a routine order logs at info"
+    );
+}
