@@ -408,7 +408,10 @@ async fn a_restock_invalidates_the_cached_toy() {
             break;
         }
     }
-    assert!(sold_out, "Marbles never read as sold out between two restocks");
+    assert!(
+        sold_out,
+        "Marbles never read as sold out between two restocks"
+    );
     let cluster = &cluster;
     cluster
         .wait_until("Marbles restocked and invalidated", || async move {

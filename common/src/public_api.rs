@@ -53,14 +53,6 @@ pub fn allowed_methods(path: &str) -> Option<&'static [&'static str]> {
     route_of(path).map(|(_, methods)| methods)
 }
 
-/// Headers that carry a credential: on the public API they authorize nothing, but one whose
-/// bytes cannot be a credential is answered 401 rather than passed on.
-pub const CREDENTIAL_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    crate::wire::TOKEN_HEADER,
-];
-
 /// The header that makes a `POST /orders` idempotent.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 

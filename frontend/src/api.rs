@@ -7,12 +7,15 @@
 //! `Allow`, a body over 4 KiB or not JSON, a credential header of bytes no credential has) gets
 //! the same error body in [`recover`]. Every `GET` route answers `HEAD` too.
 
-use common::http::{get_or_head, json_body, rejection_error, MAX_BODY_BYTES};
+use common::http::{
+    get_or_head, is_visible_ascii, json_body, optional_header, reject, rejection_error,
+    MAX_BODY_BYTES,
+};
 use common::probes::{data_response as data, error_response};
 use common::public_api::{
     self as route, allowed_methods, OrderBody, OrderPlaced, ProductBody, IDEMPOTENCY_KEY_HEADER,
 };
-use common::wire::PlaceRequest;
+use common::wire::{PlaceRequest, TOKEN_HEADER};
 use common::{format_cents, Error, FrontendId, OrderEntry, Product, Result};
 use log::{debug, warn};
 use serde::Serialize;
@@ -20,7 +23,7 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
-use warp::http::{HeaderMap, Method};
+use warp::http::{HeaderMap, HeaderValue, Method};
 use warp::hyper::body::Bytes;
 use warp::path::FullPath;
 use warp::reply::Response;
@@ -113,21 +116,31 @@ pub(crate) fn routes(
 /// Refuses a request with a credential header whose bytes no credential has: nothing on the
 /// public API needs one, but a proxy or a log that passes such bytes on should not get them.
 /// An `Authorization` value may hold spaces (`Bearer abc`); a token holds visible ASCII only.
+/// Each header is looked up on its own, so the common request without one copies nothing.
 fn credentials_check() -> impl Filter<Extract = (), Error = Rejection> + Clone {
-    warp::header::headers_cloned()
-        .and_then(|headers: HeaderMap| async move {
-            for name in route::CREDENTIAL_HEADERS {
-                for value in headers.get_all(*name) {
-                    let spaces_allowed = *name != common::wire::TOKEN_HEADER;
-                    let fine = value
+    optional_header("authorization")
+        .and(optional_header("proxy-authorization"))
+        .and(optional_header(TOKEN_HEADER))
+        .and_then(|authorization, proxy, token| async move {
+            let given: [(&str, Option<HeaderValue>, bool); 3] = [
+                ("authorization", authorization, true),
+                ("proxy-authorization", proxy, true),
+                (TOKEN_HEADER, token, false),
+            ];
+            for (name, value, spaces_allowed) in given {
+                let Some(value) = value else { continue };
+                let fine = if spaces_allowed {
+                    value
                         .as_bytes()
                         .iter()
-                        .all(|&b| b.is_ascii_graphic() || (spaces_allowed && b == b' '));
-                    if !fine {
-                        return Err(common::http::reject(Error::BadCredentials(format!(
-                            "the {name} header must be visible ASCII characters only"
-                        ))));
-                    }
+                        .all(|&b| b.is_ascii_graphic() || b == b' ')
+                } else {
+                    is_visible_ascii(value.as_bytes())
+                };
+                if !fine {
+                    return Err(reject(Error::BadCredentials(format!(
+                        "the {name} header must be visible ASCII characters only"
+                    ))));
                 }
             }
             Ok(())
