@@ -88,8 +88,11 @@ fn print_addresses(cluster: &LocalCluster) {
     }
 }
 
-/// Waits until every frontend serves orders. A service that exits first fails `up`: the others
-/// are stopped and the error names it and what it said.
+/// Waits until the catalog is ready and every frontend serves orders. A service that exits first
+/// fails `up`: the others are stopped and the error names it and what it said.
+///
+/// The catalog is asked on its own because a frontend answers an order lookup without it: a
+/// catalog that cannot bind would otherwise exit just after "toy store up".
 async fn wait_served(cluster: &mut LocalCluster) -> Result<(), CliError> {
     let deadline = Instant::now() + READY_WAIT;
     loop {
@@ -100,7 +103,12 @@ async fn wait_served(cluster: &mut LocalCluster) -> Result<(), CliError> {
                 "{service} could not start: {reason}"
             )));
         }
-        match cluster.wait_orders_served(POLL).await {
+        let served = match cluster.wait_orders_served(POLL).await {
+            Ok(()) if cluster.is_ready(Service::Catalog).await => Ok(()),
+            Ok(()) => Err(format!("{} is not ready yet", Service::Catalog)),
+            Err(e) => Err(e.to_string()),
+        };
+        match served {
             Ok(()) => {
                 println!(
                     "toy store up: try  curl {}/products/Tux",

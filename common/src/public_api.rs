@@ -36,15 +36,22 @@ pub const ROUTES: &[(&str, &[&str])] = &[
 ];
 
 /// The entry of [`ROUTES`] that `path` matches, if any.
+///
+/// It runs on every request that metrics are counted for, so it compares segment by segment
+/// without collecting either side.
 pub fn route_of(path: &str) -> Option<(&'static str, &'static [&'static str])> {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let segments = || path.trim_start_matches('/').split('/');
     ROUTES.iter().copied().find(|(template, _)| {
-        let pattern: Vec<&str> = template.trim_start_matches('/').split('/').collect();
-        pattern.len() == segments.len()
-            && pattern
-                .iter()
-                .zip(&segments)
-                .all(|(want, got)| (want.starts_with('{') && !got.is_empty()) || want == got)
+        let mut pattern = template.trim_start_matches('/').split('/');
+        let mut got = segments();
+        loop {
+            match (pattern.next(), got.next()) {
+                (None, None) => return true,
+                (Some(want), Some(got))
+                    if (want.starts_with('{') && !got.is_empty()) || want == got => {}
+                _ => return false,
+            }
+        }
     })
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Invariants kept here:
 //! - A listener holds at most [`HttpLimits::max_connections`] connections; one more is answered
-//!   503 with the public error body and closed, so a flood of idle sockets cannot grow memory.
+//!   503 with the public error body and closed (at most 64 such answers at a time,
+//!   more are dropped), so a flood of idle sockets cannot grow memory.
 //! - A connection with no request in flight is closed once it has sat without a byte for the
 //!   idle timeout, or once a request head it began has taken longer than the header timeout.
 //! - A request head over [`HttpLimits::max_header_bytes`] is answered 431 by hyper and closed.
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use warp::reply::Response;
@@ -33,10 +34,17 @@ pub const DEFAULT_IDLE_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 32 * 1024;
 /// Default [`HttpLimits::max_connections`] of one listener.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Largest [`HttpLimits::max_connections`]: past any file-descriptor limit, and small enough
+/// that shutdown can wait for every slot in one call.
+pub const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
+/// Connections over the limit being answered at once; past these, one more is dropped unanswered
+/// so that a flood cannot grow the refusals themselves without bound.
+const MAX_REFUSALS_IN_FLIGHT: usize = 64;
 
 /// The body of the answer to a connection over the limit.
 const TOO_MANY_CONNECTIONS: &str = r#"{"error":{"code":503,"message":"too many connections"}}"#;
-/// How long writing the refusal may take before the socket is just dropped.
+/// How long writing the refusal, then reading what the client still sends, may take before the
+/// socket is just dropped.
 const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What one listener allows its clients: the `[http]` table of the cluster file.
@@ -77,8 +85,10 @@ impl HttpLimits {
         if !(8192..=1024 * 1024).contains(&self.max_header_bytes) {
             return Some("http max_header_bytes must be from 8192 to 1048576".into());
         }
-        if self.max_connections == 0 || self.max_connections > Semaphore::MAX_PERMITS {
-            return Some("http max_connections must be at least 1".into());
+        if !(1..=MAX_CONNECTIONS_LIMIT).contains(&self.max_connections) {
+            return Some(format!(
+                "http max_connections must be from 1 to {MAX_CONNECTIONS_LIMIT}"
+            ));
         }
         None
     }
@@ -100,6 +110,7 @@ where
     T: Reply,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -115,7 +126,12 @@ where
             }
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            tokio::spawn(refuse(stream));
+            if let Ok(refusing) = Arc::clone(&refusals).try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    drop(refusing);
+                });
+            }
             continue;
         };
         let service = warp::service(routes.clone());
@@ -127,25 +143,28 @@ where
     }
     drop(listener);
     // Every connection holds a slot until it closes, so having them all back means all are done.
-    let all = u32::try_from(limits.max_connections).expect("checked against MAX_PERMITS");
+    let all = u32::try_from(limits.max_connections).expect("checked against MAX_CONNECTIONS_LIMIT");
     let _ = slots.acquire_many(all).await;
 }
 
 /// Answers a connection over the limit and closes it. The answer goes before the request is
-/// read, which HTTP/1.1 allows a server that is about to close.
+/// read, which HTTP/1.1 allows a server that is about to close; what the client sent is then
+/// read and dropped until it closes too, because closing a socket with unread bytes sends a
+/// reset, and a reset can destroy the answer before the client reads it.
 async fn refuse(mut stream: TcpStream) {
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\n\
          connection: close\r\ncontent-length: {}\r\n\r\n{TOO_MANY_CONNECTIONS}",
         TOO_MANY_CONNECTIONS.len()
     );
-    let write = stream.write_all(answer.as_bytes());
-    if tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, write)
-        .await
-        .is_ok()
-    {
-        let _ = stream.shutdown().await;
-    }
+    let answer_and_drain = async {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<(), std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, answer_and_drain).await;
 }
 
 /// One connection until it closes: requests in turn, watched for the idle and header timeouts.
@@ -231,6 +250,7 @@ mod tests {
             ("header_read_timeout_ms = 0", "header_read_timeout_ms"),
             ("max_header_bytes = 4096", "max_header_bytes"),
             ("max_connections = 0", "max_connections"),
+            ("max_connections = 4294967296", "max_connections"),
         ];
         for (text, named) in cases {
             let problem = toml::from_str::<HttpLimits>(text).unwrap().problem();

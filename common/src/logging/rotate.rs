@@ -36,11 +36,21 @@ impl RotatingFile {
     /// Appends one whole line, rotating first when it would take the file past its cap (a line
     /// is never split across two files).
     ///
+    /// A rotation that fails (a directory in the way of `<name>.1`, a read-only directory) is
+    /// said once on standard error and tried again a cap's worth of bytes later; meanwhile the
+    /// lines go on into the current file, since a log past its cap beats lost lines.
+    ///
     /// # Errors
-    /// Writing or rotating failed.
+    /// Writing failed.
     pub fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
         if self.written > 0 && self.written + line.len() as u64 > self.max_bytes {
-            self.rotate()?;
+            if let Err(e) = self.rotate() {
+                self.written = 0;
+                eprintln!(
+                    "warning: cannot rotate the log {}: {e}; writing on past its cap",
+                    self.path.display()
+                );
+            }
         }
         self.file.write_all(line)?;
         self.written += line.len() as u64;
@@ -106,6 +116,18 @@ mod tests {
         file.write_line(b"next\n").unwrap();
         assert_eq!(read(&path), "next\n");
         assert_eq!(read(&dir.path().join("catalog.log.1")), "123456789\n");
+    }
+
+    #[test]
+    fn a_failed_rotation_keeps_every_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("order-3.log");
+        fs::create_dir(dir.path().join("order-3.log.1")).unwrap();
+        let mut file = RotatingFile::open(&path, 8, 1).unwrap();
+        for line in ["one\n", "two\n", "three\n", "four\n"] {
+            file.write_line(line.as_bytes()).unwrap();
+        }
+        assert_eq!(read(&path), "one\ntwo\nthree\nfour\n");
     }
 
     #[test]
