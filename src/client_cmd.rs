@@ -54,6 +54,10 @@ pub struct ClientArgs {
     /// At most this many orders per second across the sessions (retries included).
     #[arg(long, value_name = "N")]
     rate: Option<f64>,
+    /// Send buys without an Idempotency-Key, each once (a retry could order twice); the
+    /// frontend may then refuse one from its cache when the toy is sold out.
+    #[arg(long)]
+    keyless: bool,
     /// Query only this toy (repeat the flag for several); replaces --products.
     #[arg(long = "toy")]
     toys: Vec<String>,
@@ -93,6 +97,8 @@ impl ClientArgs {
             seed: self.seed,
             toys,
             rate: self.rate,
+            keyless: self.keyless,
+            buy_sold_out: false,
         };
         config
             .validate()

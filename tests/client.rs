@@ -311,7 +311,51 @@ async fn eval_quick_writes_a_consistent_report() {
     assert_eq!(f.errors, 0, "the client saw errors: {:?}", f.error_examples);
     assert_eq!((f.verified, f.mismatches), (f.orders, 0));
     assert_eq!(f.samples.len() as u64, f.query.count + f.buy.count);
+    let sold = results
+        .sold_out
+        .as_ref()
+        .expect("the sell-out experiment ran");
+    assert_eq!(sold.rounds.len() % 2, 0, "as many keyed rounds as keyless");
+    for (index, round) in sold.rounds.iter().enumerate() {
+        let case = format!("sell-out round {}", index + 1);
+        assert_eq!(
+            round.keyless,
+            index % 2 == 1,
+            "{case}: keyed first, then in turn"
+        );
+        assert_eq!(
+            round.buy.count,
+            round.orders as u64 + round.buy.errors + round.refused.count,
+            "{case}: every buy acknowledged, refused or failed"
+        );
+        assert_eq!(round.refused.count, round.buy.out_of_stock, "{case}");
+        assert_eq!(
+            (round.verified, round.mismatches, round.lookup_failures),
+            (round.orders, 0, 0),
+            "{case}"
+        );
+        if round.keyless {
+            assert!(round.refused_from_cache <= round.refused.count, "{case}");
+        } else {
+            assert_eq!(
+                round.refused_from_cache, 0,
+                "{case}: keyed orders always go on"
+            );
+        }
+    }
+    assert!(
+        sold.keyless_refusals.count > 0 && sold.keyed_refusals.count > 0,
+        "toys sold out under both kinds of buy: {sold:?}"
+    );
+    assert!(
+        sold.rounds.iter().any(|r| r.refused_from_cache > 0),
+        "the frontend refused sold-out toys from its cache: {sold:?}"
+    );
     let report = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(
+        report.contains("## Out of stock from the cache"),
+        "{report}"
+    );
     for needle in [
         "latency.png",
         "hit_ratio.png",

@@ -172,6 +172,8 @@ pub async fn drill(lab: &mut Lab, firewall: Firewall, toys: Vec<String>) {
         seed: None,
         toys,
         rate: None,
+        keyless: false,
+        buy_sold_out: false,
     };
     let acked = AtomicUsize::new(0);
     let (stop_load, stop) = Shutdown::new();

@@ -45,6 +45,8 @@ pub(crate) async fn measure(
             seed: Some(1000 * i as u64),
             toys: toys.to_vec(),
             rate: None,
+            keyless: false,
+            buy_sold_out: false,
         };
         config.validate()?;
         // Kept alive for the run: dropping the trigger stops it.

@@ -115,6 +115,8 @@ pub async fn run(options: &DrillOptions) -> Result<DrillReport, ToolError> {
         seed: Some(options.seed),
         toys,
         rate: options.rate,
+        keyless: false,
+        buy_sold_out: false,
     };
     config.validate()?;
     let bar = progress_bar(options);

@@ -45,6 +45,8 @@ pub(crate) async fn run(
         seed: Some(plan.seed.wrapping_add(900)),
         toys: toys.to_vec(),
         rate: None,
+        keyless: false,
+        buy_sold_out: false,
     };
     // Kept alive for the run: dropping a trigger stops it.
     let (_never, stop) = Shutdown::new();

@@ -7,6 +7,9 @@
 //!   its keys are listed (`GET /internal/cache`), showing S3-FIFO replacement at work.
 //! - **Failover**: load during which the order leader is killed (SIGKILL) and restarted, every
 //!   request's latency kept, every order verified.
+//! - **Sell-out**: a second cluster whose toys start with little stock and never restock, and
+//!   rounds of keyed and keyless buys of toys sold out or not; the latency of a refusal through
+//!   the leader and catalog against one from the frontend's cache (the out-of-stock fast path).
 //!
 //! It writes `results.json` (every number), `report.md` (tables and observations computed from
 //! those numbers) and PNG plots drawn with plotters. Text in the plots needs one TrueType font
@@ -24,6 +27,7 @@ mod replacement;
 pub mod report;
 pub mod results;
 mod run;
+mod sold_out;
 mod sweep;
 
 pub use plan::{EvalOptions, Plan};

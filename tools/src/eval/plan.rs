@@ -48,6 +48,14 @@ pub struct Plan {
     pub stock: u32,
     /// Catalog restock period.
     pub restock_period_ms: u64,
+    /// Initial stock of every toy in the sell-out experiment: little enough that its first
+    /// round sells most toys out.
+    pub sold_out_stock: u32,
+    /// Buy probability of the sell-out experiment.
+    pub sold_out_p: f64,
+    /// Rounds of the sell-out experiment, keyed and keyless in turn (even, so both paths get as
+    /// many).
+    pub sold_out_rounds: usize,
     /// Seed of the sessions' choices (each run adds its index).
     pub seed: u64,
 }
@@ -76,6 +84,9 @@ impl Plan {
             failover_duration: Duration::from_secs(15),
             stock: 1_000_000,
             restock_period_ms: common::config::DEFAULT_RESTOCK_PERIOD_MS,
+            sold_out_stock: 50,
+            sold_out_p: 0.8,
+            sold_out_rounds: 4,
             seed: 2024,
         }
     }
@@ -88,6 +99,7 @@ impl Plan {
             replacement_phase: Duration::from_millis(600),
             poll_interval: Duration::from_millis(50),
             failover_duration: Duration::from_secs(4),
+            sold_out_stock: 2,
             ..Plan::standard(toys)
         }
     }

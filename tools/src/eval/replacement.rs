@@ -69,6 +69,8 @@ async fn run_phases(
             seed: Some(plan.seed.wrapping_add(500 + index as u64)),
             toys: toys.clone(),
             rate: None,
+            keyless: false,
+            buy_sold_out: false,
         };
         let before = probe.counters().await?;
         let start_s = start.elapsed().as_secs_f64();

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::observe;
-use super::results::{EvalResults, Failover, Replacement, SweepRun};
+use super::results::{EvalResults, Failover, Replacement, SoldOut, SweepRun};
 use crate::load::KindSummary;
 
 /// The whole report as Markdown; the plots are linked by their file names.
@@ -59,6 +59,9 @@ pub fn markdown(results: &EvalResults) -> String {
     sweep_section(&mut out, &results.sweep);
     replacement_section(&mut out, &results.replacement);
     failover_section(&mut out, &results.failover);
+    if let Some(sold_out) = &results.sold_out {
+        sold_out_section(&mut out, sold_out);
+    }
     out
 }
 
@@ -112,7 +115,8 @@ fn sweep_section(out: &mut String, sweep: &[SweepRun]) {
         "\nOrders refused from the cache were answered `400 out of stock` by the frontend from a \
          fresh cached quantity, without a hop to the leader. Only orders without an \
          Idempotency-Key take that path, and every buy of this load carries one (so that its \
-         retries are safe): 0 here says the keyed path was untouched.\n",
+         retries are safe): 0 here says the keyed path was untouched. The sell-out experiment \
+         below measures the keyless path.\n",
     );
     out.push_str("\n![Cache hit ratio against p](hit_ratio.png)\n\n");
     if let Some(line) = observe::hit_ratio(sweep) {
@@ -218,5 +222,52 @@ fn failover_section(out: &mut String, f: &Failover) {
     out.push_str("\n![Latency over time with the leader killed and restarted](failover.png)\n\n");
     for line in observe::failover(f) {
         let _ = writeln!(out, "- {line}");
+    }
+}
+
+fn sold_out_section(out: &mut String, sold: &SoldOut) {
+    let _ = writeln!(out, "\n## Out of stock from the cache\n");
+    let _ = writeln!(
+        out,
+        "A second cluster whose toys start with {} each and never restock, so that they sell \
+         out. The same sessions at p = {}, buying sold-out toys too (as a client whose page \
+         predates the sell-out), in rounds that alternate buys with an Idempotency-Key (refused \
+         by the catalog, through the leader) and without one (refused by the frontend itself \
+         when its cached quantity is fresh and short). Keyless buys are sent once.\n",
+        sold.stock, sold.p
+    );
+    out.push_str("| round | keys | buys | placed | refused | refused from the cache | refusal p50 / p90 / p99 ms | errors | verified |\n");
+    out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (index, round) in sold.rounds.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} of {} |",
+            index + 1,
+            if round.keyless { "none" } else { "every buy" },
+            round.buy.count,
+            round.orders,
+            round.refused.count,
+            round.refused_from_cache,
+            percentiles(&round.refused),
+            round.buy.errors,
+            round.verified,
+            round.orders,
+        );
+    }
+    let (keyed, keyless) = (&sold.keyed_refusals, &sold.keyless_refusals);
+    if keyed.count > 0 && keyless.count > 0 {
+        let _ = writeln!(
+            out,
+            "\nOver every round, a keyed refusal took {:.2} ms at the median ({:.2} ms at p99, {} \
+             refusals) and a keyless one {:.2} ms ({:.2} ms at p99, {}): {:.2} ms saved per \
+             refused order at the median, and no leader or catalog work for it.",
+            keyed.p50_ms,
+            keyed.p99_ms,
+            keyed.count,
+            keyless.p50_ms,
+            keyless.p99_ms,
+            keyless.count,
+            keyed.p50_ms - keyless.p50_ms,
+        );
     }
 }

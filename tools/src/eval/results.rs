@@ -16,6 +16,10 @@ pub struct EvalResults {
     pub replacement: Replacement,
     /// Latency over time with the order leader killed and restarted.
     pub failover: Failover,
+    /// Refusals of sold-out toys through the leader and from the frontend's cache; absent from
+    /// the results of evaluations older than the experiment.
+    #[serde(default)]
+    pub sold_out: Option<SoldOut>,
     /// Wall-clock time of the whole evaluation, cluster start-up included.
     pub total_seconds: f64,
 }
@@ -80,8 +84,8 @@ pub struct SweepRun {
     /// See `cache_hits`.
     pub cache_misses: u64,
     /// Orders the frontend refused out of stock from a fresh cached quantity, without a hop to
-    /// the leader (`/metrics` delta). The load sends every buy with an idempotency key, and
-    /// keyed orders always go on, so this stays 0 under the evaluation's own load.
+    /// the leader (`/metrics` delta). The sweep sends every buy with an idempotency key, and
+    /// keyed orders always go on, so this stays 0 here; [`SoldOut`] measures that path.
     #[serde(default)]
     pub orders_refused_from_cache: u64,
     /// Orders read back and compared.
@@ -189,4 +193,42 @@ pub struct Failover {
     pub lookup_failures: usize,
     /// Every request of the run, for the figure.
     pub samples: Vec<Sample>,
+}
+
+/// The sell-out experiment: little stock, no restocks, rounds of keyed and keyless buys.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SoldOut {
+    /// Initial stock of every toy.
+    pub stock: u32,
+    /// Buy probability; the sessions buy sold-out toys too.
+    pub p: f64,
+    /// Latency of every refused keyed buy: through the leader to the catalog and back.
+    pub keyed_refusals: KindSummary,
+    /// Latency of every refused keyless buy: from the frontend's cache when it was fresh.
+    pub keyless_refusals: KindSummary,
+    /// The rounds, in order (keyed first, then alternating).
+    pub rounds: Vec<SoldOutRound>,
+}
+
+/// One round of the sell-out experiment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SoldOutRound {
+    /// Buys without an Idempotency-Key (each sent once).
+    pub keyless: bool,
+    /// Wall-clock time of the load (verification excluded).
+    pub seconds: f64,
+    /// Every buy.
+    pub buy: KindSummary,
+    /// The buys refused as out of stock alone.
+    pub refused: KindSummary,
+    /// Orders acknowledged.
+    pub orders: usize,
+    /// Orders the frontend refused from its cache (`/metrics` delta).
+    pub refused_from_cache: u64,
+    /// Orders read back and compared.
+    pub verified: usize,
+    /// Orders that differ from what was acknowledged.
+    pub mismatches: usize,
+    /// Orders that could not be read back.
+    pub lookup_failures: usize,
 }

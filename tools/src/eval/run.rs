@@ -1,5 +1,6 @@
 //! The evaluation from start to end: one cluster, the sweep with the cache on and off, the
-//! replacement and failover experiments, then `results.json`, `report.md` and the plots.
+//! replacement and failover experiments, the sell-out experiment on a second cluster, then
+//! `results.json`, `report.md` and the plots.
 
 use crate::machine::{load_average, scratch_dir};
 use crate::ToolError;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::plan::{EvalOptions, Plan};
 use super::probe::Probe;
 use super::results::{EvalResults, Setup};
-use super::{failover, plot, replacement, report, sweep};
+use super::{failover, plot, replacement, report, sold_out, sweep};
 use crate::load::toy_names;
 use client::StoreClient;
 use supervisor::{ClusterOptions, LocalCluster, Service};
@@ -121,6 +122,16 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
     ));
     cluster.terminate_all(STOP_GRACE);
 
+    let sold_out = sell_out(options, &plan, &toys).await?;
+    log(&format!(
+        "sell-out: {} refusals through the leader (p50 {:.2} ms), {} keyless (p50 {:.2} ms), {} of them from the cache",
+        sold_out.keyed_refusals.count,
+        sold_out.keyed_refusals.p50_ms,
+        sold_out.keyless_refusals.count,
+        sold_out.keyless_refusals.p50_ms,
+        sold_out.rounds.iter().map(|r| r.refused_from_cache).sum::<u64>(),
+    ));
+
     let results = EvalResults {
         setup: Setup {
             quick: options.quick,
@@ -140,6 +151,7 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
         sweep: sweep_runs,
         replacement,
         failover,
+        sold_out: Some(sold_out),
         total_seconds: started.elapsed().as_secs_f64(),
     };
     write_report(&options.out, &results)?;
@@ -149,6 +161,31 @@ pub async fn run(options: &EvalOptions, log: impl Fn(&str)) -> Result<EvalResult
         results.total_seconds
     ));
     Ok(results)
+}
+
+/// The sell-out experiment on a cluster of its own, whose toys start with `plan.sold_out_stock`
+/// and never restock; stopped before it returns.
+async fn sell_out(
+    options: &EvalOptions,
+    plan: &Plan,
+    toys: &[String],
+) -> Result<super::results::SoldOut, ToolError> {
+    let catalog_dir = scratch_dir("toystore-eval-sold-out-", &std::env::temp_dir())?;
+    let products = stocked_products(&options.products, plan.sold_out_stock, catalog_dir.path())?;
+    let cluster_options = ClusterOptions {
+        cache_size: plan.cache_size,
+        restock_period_ms: sold_out::NO_RESTOCK_MS,
+        ..ClusterOptions::default()
+    };
+    let mut cluster = LocalCluster::create(&options.exe, None, &products, &cluster_options)?;
+    cluster.start_all(READY_TIMEOUT).await?;
+    let client = StoreClient::new(cluster.frontend_url());
+    let probe = Probe::new(&cluster);
+    let result = sold_out::run(&client, &probe, plan, toys)
+        .await
+        .map_err(|e| with_log(&cluster, e));
+    cluster.terminate_all(STOP_GRACE);
+    result
 }
 
 /// A copy of the products file in `dir` with every toy's quantity set to `stock` (names and

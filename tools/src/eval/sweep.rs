@@ -33,6 +33,8 @@ pub(crate) async fn run_one(
         seed: Some(plan.seed.wrapping_add(index * 1000)),
         toys: toys.to_vec(),
         rate: None,
+        keyless: false,
+        buy_sold_out: false,
     };
     // Kept alive for the run: dropping a trigger stops the run.
     let (_never, stop) = Shutdown::new();

@@ -43,7 +43,7 @@ pub const DEFAULT_P: f64 = 0.5;
 pub const DEFAULT_MAX_QUANTITY: u32 = 3;
 
 /// A load run: `sessions` concurrent sessions, each repeating *query a random toy; if it is in
-/// stock, buy 1..=`max_quantity` of it with probability `p`* until `iterations` steps are done,
+/// stock (or `buy_sold_out`), buy 1..=`max_quantity` of it with probability `p`* until `iterations` steps are done,
 /// `duration` has passed, or the run is stopped, whichever comes first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoadConfig {
@@ -67,6 +67,15 @@ pub struct LoadConfig {
     /// as fast as answers come.
     #[serde(default)]
     pub rate: Option<f64>,
+    /// Buys carry no Idempotency-Key, so the frontend may refuse one from a fresh cached
+    /// quantity without a hop to the leader. Such a buy is sent once: after an ambiguous failure
+    /// a second try could order twice.
+    #[serde(default)]
+    pub keyless: bool,
+    /// Buy with probability `p` even when the query says the toy is sold out, as a client whose
+    /// page predates the sell-out would; the store must refuse those buys.
+    #[serde(default)]
+    pub buy_sold_out: bool,
 }
 
 impl LoadConfig {
@@ -88,6 +97,8 @@ impl LoadConfig {
             seed: None,
             toys,
             rate: None,
+            keyless: false,
+            buy_sold_out: false,
         }
     }
 

@@ -34,7 +34,8 @@ pub struct AckedOrder {
     pub name: String,
     /// The quantity asked for.
     pub quantity: u32,
-    /// The idempotency key the buy was sent with.
+    /// The idempotency key the buy was sent with; a keyless buy's name for it, never sent, which
+    /// still tells buys apart.
     pub key: String,
     /// Which frontend acknowledged it: its index in the clients given to [`run_load_spread`]
     /// (always 0 for [`run_load`]), so verification can read it back through another one.
@@ -97,6 +98,7 @@ struct Record {
     orders: Vec<AckedOrder>,
     failures: Vec<RequestFailure>,
     latency: BTreeMap<RequestKind, Histogram<u64>>,
+    refusals: Option<Histogram<u64>>,
     timeline: Vec<Sample>,
 }
 
@@ -173,6 +175,7 @@ pub async fn run_load_spread(
         orders: record.orders,
         failures: record.failures,
         latency: record.latency,
+        refusals: record.refusals.unwrap_or_else(new_histogram),
         timeline: record.timeline,
     }
 }
@@ -191,15 +194,17 @@ async fn session<P: Fn(&LoadProgress)>(run: &Run<'_, P>, index: usize) {
         let toy = &config.toys[rng.gen_range(0..config.toys.len())];
         let mut reached = true;
         match run.timed(RequestKind::Query, client.product(toy)).await {
-            Ok(product) if product.quantity == 0 => {
-                run.sold_out.fetch_add(1, Ordering::Relaxed);
+            Ok(product) => {
+                let in_stock = product.quantity > 0;
+                if !in_stock {
+                    run.sold_out.fetch_add(1, Ordering::Relaxed);
+                }
+                if (in_stock || config.buy_sold_out) && rng.gen_bool(config.p) {
+                    let quantity = rng.gen_range(1..=config.max_quantity);
+                    let key = format!("load-{}-s{index}-i{step}", run.run_id);
+                    reached = run.buy(frontend, toy, quantity, key).await;
+                }
             }
-            Ok(_) if rng.gen_bool(config.p) => {
-                let quantity = rng.gen_range(1..=config.max_quantity);
-                let key = format!("load-{}-s{index}-i{step}", run.run_id);
-                reached = run.buy(frontend, toy, quantity, key).await;
-            }
-            Ok(_) => {}
             Err(e) => reached = !matches!(e, ClientError::Transport(_)),
         }
         if reached {
@@ -224,13 +229,22 @@ impl<P: Fn(&LoadProgress)> Run<'_, P> {
     }
 
     /// One buy through `clients[frontend]`, retried with the same key while the store is
-    /// unreachable; false when its last attempt got no answer at all (a connection error).
+    /// unreachable (a keyless buy is sent once); false when its last attempt got no answer at
+    /// all (a connection error).
     async fn buy(&self, frontend: usize, name: &str, quantity: u32, key: String) -> bool {
-        for attempt in 1..=BUY_ATTEMPTS {
+        let client = &self.clients[frontend];
+        let attempts = if self.config.keyless { 1 } else { BUY_ATTEMPTS };
+        for attempt in 1..=attempts {
             if let Some(cap) = &self.rate_cap {
                 tokio::time::sleep_until(cap.reserve(Instant::now()).into()).await;
             }
-            let answer = self.clients[frontend].buy_with_key(name, quantity, &key);
+            let answer = async {
+                if self.config.keyless {
+                    client.buy(name, quantity).await
+                } else {
+                    client.buy_with_key(name, quantity, &key).await
+                }
+            };
             match self.timed(RequestKind::Buy, answer).await {
                 Ok(number) => {
                     let order = AckedOrder {
@@ -244,7 +258,7 @@ impl<P: Fn(&LoadProgress)> Run<'_, P> {
                     self.lock().orders.push(order);
                     return true;
                 }
-                Err(e) if e.is_retryable() && attempt < BUY_ATTEMPTS => {
+                Err(e) if e.is_retryable() && attempt < attempts => {
                     tokio::time::sleep(BUY_RETRY_PAUSE).await;
                 }
                 Err(e) => return !matches!(e, ClientError::Transport(_)),
@@ -269,6 +283,10 @@ impl<P: Fn(&LoadProgress)> Run<'_, P> {
             latency,
         );
         let ok = !matches!(&answer, Err(e) if *e != ClientError::OutOfStock);
+        if matches!(&answer, Err(ClientError::OutOfStock)) {
+            let refusals = record.refusals.get_or_insert_with(new_histogram);
+            record_latency(refusals, latency);
+        }
         record.timeline.push(Sample {
             at,
             kind,

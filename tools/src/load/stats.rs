@@ -119,7 +119,8 @@ pub struct LoadReport {
     pub elapsed: Duration,
     /// Steps completed by all sessions together.
     pub iterations: usize,
-    /// Steps whose toy was sold out (quantity 0), so no buy was tried.
+    /// Steps whose toy was sold out (quantity 0), so no buy was tried unless
+    /// [`LoadConfig::buy_sold_out`](super::LoadConfig::buy_sold_out).
     pub sold_out: usize,
     /// Every acknowledged order, in the order the acknowledgements arrived.
     pub orders: Vec<AckedOrder>,
@@ -127,6 +128,9 @@ pub struct LoadReport {
     pub failures: Vec<RequestFailure>,
     /// Latency of every request sent, per kind, in microseconds.
     pub latency: BTreeMap<RequestKind, Histogram<u64>>,
+    /// Latency of the buys the store refused as out of stock (also in `latency`): the answer
+    /// the frontend's out-of-stock fast path shortens.
+    pub refusals: Histogram<u64>,
     /// Every request, in the order they finished.
     pub timeline: Vec<Sample>,
 }
@@ -142,6 +146,12 @@ impl LoadReport {
             .count() as u64;
         let errors = of_kind().count() as u64 - out_of_stock;
         KindSummary::new(kind, histogram, errors, out_of_stock, self.elapsed)
+    }
+
+    /// The summary of the buys refused as out of stock alone.
+    pub fn refusal_summary(&self) -> KindSummary {
+        let count = self.refusals.len();
+        KindSummary::new(RequestKind::Buy, &self.refusals, 0, count, self.elapsed)
     }
 
     /// Summaries of queries and buys, the two kinds a run makes.
