@@ -24,7 +24,8 @@ const PRINTED_PROBLEMS: usize = 10;
 #[command(after_help = "Examples:
   toystore client --url http://127.0.0.1:8080 --sessions 5 --iterations 100 --p 0.5
   toystore client --duration 30s --seed 1 --out client.json
-  toystore client --toy Tux --iterations 10 --json | jq .verification.ok")]
+  toystore client --toy Tux --iterations 10 --json | jq .verification.ok
+  toystore client --toy Tux --keyless --buy-sold-out --p 1 --iterations 20")]
 pub struct ClientArgs {
     /// The frontend's base URL.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -58,6 +59,10 @@ pub struct ClientArgs {
     /// frontend may then refuse one from its cache when the toy is sold out.
     #[arg(long)]
     keyless: bool,
+    /// Buy with probability p even a toy the query shows sold out (as a client with a stale
+    /// page would); the store must refuse each such buy.
+    #[arg(long)]
+    buy_sold_out: bool,
     /// Query only this toy (repeat the flag for several); replaces --products.
     #[arg(long = "toy")]
     toys: Vec<String>,
@@ -98,7 +103,7 @@ impl ClientArgs {
             toys,
             rate: self.rate,
             keyless: self.keyless,
-            buy_sold_out: false,
+            buy_sold_out: self.buy_sold_out,
         };
         config
             .validate()
@@ -170,6 +175,8 @@ pub async fn run(args: ClientArgs) -> Result<(), CliError> {
             "seed": config.seed,
             "toys": config.toys,
             "rate": config.rate,
+            "keyless": config.keyless,
+            "buy_sold_out": config.buy_sold_out,
         },
         "elapsed_s": report.elapsed.as_secs_f64(),
         "iterations": report.iterations,

@@ -80,3 +80,83 @@ async fn a_sold_out_cached_toy_is_refused_without_reaching_the_leader() {
         1
     );
 }
+
+/// `toystore client --keyless --buy-sold-out` takes the fast path for every buy of a sold-out
+/// toy, and the same load with keys sends each one to the leader: both are refused.
+#[tokio::test]
+async fn the_client_s_keyless_buys_of_a_sold_out_toy_are_refused_by_the_frontend() {
+    let cluster = TestCluster::start(ClusterOptions {
+        restock_period_ms: NO_RESTOCK_MS,
+        ..ClusterOptions::default()
+    })
+    .await;
+    let stock = cluster.quantity("Tux").await;
+    assert_eq!(cluster.buy("Tux", stock as u32).await, 0);
+    let url = cluster.frontend_url("");
+    let run = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "client",
+            "--url",
+            &url,
+            "--toy",
+            "Tux",
+            "--p",
+            "1",
+            "--sessions",
+            "1",
+            "--iterations",
+            "6",
+            "--buy-sold-out",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_toystore"))
+            .args(&args)
+            .output()
+            .expect("run toystore client");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+        let buys = report["summaries"]
+            .as_array()
+            .and_then(|kinds| kinds.iter().find(|k| k["kind"] == "buy"))
+            .cloned()
+            .unwrap_or_else(|| panic!("a buy row: {report}"));
+        (buys["count"].as_u64(), buys["out_of_stock"].as_u64())
+    };
+
+    let placed_before = cluster.frontend_metric("place_orders_total").await;
+    assert_eq!(run(&[]), (Some(6), Some(6)), "keyed: every buy refused");
+    assert_eq!(
+        cluster.frontend_metric("place_orders_total").await,
+        placed_before + 6,
+        "keyed buys went to the leader"
+    );
+    assert_eq!(
+        cluster
+            .frontend_metric("orders_refused_from_cache_total")
+            .await,
+        0
+    );
+
+    assert_eq!(
+        run(&["--keyless"]),
+        (Some(6), Some(6)),
+        "keyless: every buy refused"
+    );
+    assert_eq!(
+        cluster
+            .frontend_metric("orders_refused_from_cache_total")
+            .await,
+        6,
+        "each keyless buy refused from the cache"
+    );
+    assert_eq!(
+        cluster.frontend_metric("place_orders_total").await,
+        placed_before + 6,
+        "no keyless buy reached the leader"
+    );
+}
