@@ -30,6 +30,21 @@ pub fn assert_load_balancer(cli: &Cli, stack: &str, frontend_url: &str) {
     assert_eq!(frontend_url, format!("http://{dns}"));
     let balancer_arn = balancer["LoadBalancerArn"].as_str().expect("an ARN");
 
+    // moto keeps no idle timeout from a template, so it is read from the template itself.
+    let attributes = template_properties("LoadBalancer")["LoadBalancerAttributes"].clone();
+    let idle_s: u64 = attributes
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|a| a["Key"] == "idle_timeout.timeout_seconds")
+        })
+        .and_then(|a| a["Value"].as_str()?.parse().ok())
+        .unwrap_or_else(|| panic!("an idle timeout in the template: {attributes:#}"));
+    assert!(
+        idle_s * 1000 < common::http::DEFAULT_IDLE_TIMEOUT_MS,
+        "the balancer keeps idle connections {idle_s} s, not shorter than the frontends do"
+    );
+
     let listeners = cli.json(&[
         "elbv2",
         "describe-listeners",
@@ -101,22 +116,27 @@ pub fn assert_load_balancer(cli: &Cli, stack: &str, frontend_url: &str) {
     assert_eq!(targets, expected, "both frontends are targets on 8080");
 }
 
-/// The target group's targets in aws/template.yaml: (logical id referenced, port).
-fn template_targets() -> Vec<(String, u64)> {
+/// The `Properties` of resource `logical` in aws/template.yaml, read with cfn-lint's own
+/// decoder, which knows the short-form tags.
+fn template_properties(logical: &str) -> Value {
     let script = "import json, sys\n\
                   from cfnlint.decode import decode\n\
                   template, _ = decode(sys.argv[1])\n\
-                  group = template['Resources']['FrontendTargetGroup']['Properties']\n\
-                  print(json.dumps(group['Targets']))\n";
+                  print(json.dumps(template['Resources'][sys.argv[2]]['Properties']))\n";
     let out = run(
         Command::new("python3")
             .args(["-c", script])
-            .arg(aws_dir().join("template.yaml")),
+            .arg(aws_dir().join("template.yaml"))
+            .arg(logical),
         COMMAND_TIMEOUT,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let targets: Value = serde_json::from_slice(&out.stdout).expect("JSON targets");
-    targets
+    serde_json::from_slice(&out.stdout).expect("JSON properties")
+}
+
+/// The target group's targets in aws/template.yaml: (logical id referenced, port).
+fn template_targets() -> Vec<(String, u64)> {
+    template_properties("FrontendTargetGroup")["Targets"]
         .as_array()
         .expect("a list of targets")
         .iter()

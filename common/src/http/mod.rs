@@ -9,7 +9,7 @@ mod serve;
 
 pub use body::{json_body, refuse_duplicate_keys, BODY_READ_TIMEOUT};
 pub use peer::{Peer, DEFAULT_PEER_TIMEOUT};
-pub use serve::{serve, HttpLimits};
+pub use serve::{serve, HttpLimits, DEFAULT_IDLE_TIMEOUT_MS};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
