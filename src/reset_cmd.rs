@@ -3,7 +3,8 @@
 //!
 //! Only what the services write there is removed (`catalog`, `order-N`, `frontend-N` and their
 //! `.stderr` files), so a data root pointed at a directory holding anything else loses nothing
-//! else. It refuses while any service runs: a held sled database names its service and pid
+//! else. It refuses while `toystore up` supervises the data root (even between two restarts of a
+//! service), while any service runs: a held sled database names its service and pid
 //! ([`common::db_lock`]), and any process with a file open under the data root (a frontend's
 //! log) is named by pid. It asks before removing anything unless `--yes`.
 
@@ -97,9 +98,17 @@ fn is_service_entry(name: &str) -> bool {
     service == "catalog" || numbered("order-") || numbered("frontend-")
 }
 
-/// A service still using the state: a held database, or else any process with a file open
-/// under `root`.
+/// A service still using the state: `up` supervising `root`, a held database, or else any
+/// process with a file open under `root`.
 fn running_service(root: &Path, entries: &[PathBuf]) -> Result<Option<String>, CliError> {
+    // First: between two restarts of a crashed service, `up` holds the root and no service does.
+    let supervisor = common::db_lock::supervisor(root).map_err(common::FileError::about(
+        "cannot probe the supervision lock of",
+        root,
+    ))?;
+    if let Some(up) = supervisor {
+        return Ok(Some(format!("{} is supervised by {up}", root.display())));
+    }
     for dir in entries.iter().filter(|p| p.is_dir()) {
         let held = common::db_lock::holder(dir)
             .map_err(common::FileError::about("cannot probe the lock of", dir))?;

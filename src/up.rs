@@ -43,6 +43,13 @@ pub async fn run(
     let exe = std::env::current_exe().map_err(CliError::Exe)?;
     std::fs::create_dir_all(&config.data_root)
         .map_err(FileError::about("cannot create", &config.data_root))?;
+    // Held until `up` returns, restart pauses included; `reset` refuses while it is.
+    let _supervising = common::db_lock::supervise(&config.data_root).map_err(|e| {
+        CliError::Failed(format!(
+            "cannot supervise {}: {e}",
+            config.data_root.display()
+        ))
+    })?;
     let mut cluster =
         LocalCluster::from_config(&exe, config_path, config.clone(), ChildOutput::Relay);
     cluster.set_die_with_parent(true);

@@ -267,3 +267,32 @@ fn restart_never_leaves_a_crashed_replica_down() {
         up.stdout()
     );
 }
+
+/// `up` holds its data root for as long as it runs, restart pauses included (when no service
+/// holds anything): `reset` and a second `up` on it are refused, naming the first `up`.
+#[test]
+fn reset_and_a_second_up_are_refused_while_up_supervises() {
+    let cluster = TestCluster::new(ClusterOptions::default());
+    let up = Up::start(&cluster, &[]);
+    up.wait_up();
+    let supervisor = format!("supervised by toystore up (pid {})", up.child.id());
+
+    let mut second = Up::start(&cluster, &[]);
+    assert!(!second.wait_exit(UP_TIMEOUT).success());
+    let line = second.stderr().last().cloned().unwrap_or_default();
+    assert!(line.contains(&supervisor), "{line}");
+    assert!(second.started_pids().is_empty(), "{:?}", second.stdout());
+
+    let reset = Command::new(env!("CARGO_BIN_EXE_toystore"))
+        .args(["reset", "--yes", "--config"])
+        .arg(&cluster.local.config_path)
+        .output()
+        .expect("run toystore reset");
+    let stderr = String::from_utf8_lossy(&reset.stderr);
+    assert!(!reset.status.success(), "reset ran: {stderr}");
+    assert!(stderr.contains(&supervisor), "{stderr}");
+    assert!(
+        cluster.local.config.replica_dir(1).exists(),
+        "nothing removed"
+    );
+}

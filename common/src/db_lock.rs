@@ -69,6 +69,62 @@ pub fn holder(dir: &Path) -> io::Result<Option<Holder>> {
     }))
 }
 
+/// The file `toystore up` keeps an exclusive `flock` on, under the data root, for as long as it
+/// supervises the store there: it outlives the services it restarts, so `reset` (and a second
+/// `up`) can tell the store is running even while every service is down between two restarts.
+pub const UP_LOCK_FILE: &str = "up.lock";
+
+/// Takes the supervision lock of `data_root` ([`UP_LOCK_FILE`]); it holds as long as the
+/// returned file is open. The descriptor is close-on-exec, so the services do not inherit it.
+///
+/// # Errors
+/// Another process holds it (the message names its pid when the system does), or the file
+/// cannot be created.
+pub fn supervise(data_root: &Path) -> io::Result<fs::File> {
+    let path = data_root.join(UP_LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    // SAFETY: `file` owns the descriptor for the whole call; flock only reads the fd number.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(file);
+    }
+    let error = io::Error::last_os_error();
+    if error.raw_os_error() != Some(libc::EWOULDBLOCK) {
+        return Err(error);
+    }
+    Err(io::Error::new(
+        io::ErrorKind::WouldBlock,
+        format!(
+            "{} is supervised by {}",
+            data_root.display(),
+            supervisor_text(lock_holder_pid(&path))
+        ),
+    ))
+}
+
+/// Who supervises `data_root`: "toystore up (pid 4242)", `None` when nobody does.
+///
+/// # Errors
+/// The lock file exists but cannot be opened or probed.
+pub fn supervisor(data_root: &Path) -> io::Result<Option<String>> {
+    let path = data_root.join(UP_LOCK_FILE);
+    if !is_locked(&path)? {
+        return Ok(None);
+    }
+    Ok(Some(supervisor_text(lock_holder_pid(&path))))
+}
+
+fn supervisor_text(pid: Option<u32>) -> String {
+    match pid {
+        Some(pid) => format!("toystore up (pid {pid})"),
+        None => "toystore up".into(),
+    }
+}
+
 /// What to say about a sled open failure of `dir`: the holder when another process has the
 /// database ("in use by order replica 2 (pid 4242)"), sled's own words otherwise. sled 0.34
 /// reports the lock as an `Other` I/O error whose text embeds `Os { code: 11, .. }`, so the lock
@@ -84,7 +140,7 @@ pub fn explain_open_error(dir: &Path, error: &sled::Error) -> String {
     }
 }
 
-/// Whether some process holds sled's lock on `db_file`. sled keeps an exclusive `flock` on it for
+/// Whether some process holds an exclusive `flock` on `db_file` (sled's, or `up`'s). sled keeps an exclusive `flock` on it for
 /// as long as the database is open, so a shared non-blocking `flock` on a read-only handle fails
 /// exactly then. It writes nothing; the probe's own lock lives for two system calls (a service
 /// starting in that very instant would fail to lock and exit, and starting it again is enough).
