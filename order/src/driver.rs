@@ -94,6 +94,8 @@ pub(crate) fn start(
 ) -> (NodeHandle, tokio::task::JoinHandle<()>) {
     let (feed, inputs) = mpsc::unbounded_channel();
     let (health, health_rx) = watch::channel(node.health());
+    // What a restart found is on disk already: the first flush counts only what it adds.
+    let flushed_len = node.len();
     let driver = Driver {
         node,
         inputs,
@@ -105,7 +107,7 @@ pub(crate) fn start(
         health,
         faults: Faults::from_env(),
         metrics,
-        flushed_len: 0,
+        flushed_len,
     };
     let task = tokio::spawn(driver.run(shutdown));
     (
@@ -167,6 +169,7 @@ impl Driver {
     /// flush (a catalog buy, a leader's appends) goes first and travels while the flush runs.
     async fn settle(&mut self) {
         let wrote = self.node.store_mut().take_dirty();
+        let entries = self.node.store_mut().take_written_entries();
         if wrote && self.node.leading().is_some() && self.node.len() > self.flushed_len {
             self.faults.hit("leader-after-local-write");
         }
@@ -183,7 +186,6 @@ impl Driver {
             if let Err(e) = self.node.store().flush().await {
                 self.fail_stop("flush", &e);
             }
-            let entries = self.node.len().saturating_sub(self.flushed_len);
             self.metrics.flushed(began.elapsed(), entries);
         }
         self.flushed_len = self.node.len();

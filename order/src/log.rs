@@ -63,6 +63,10 @@ pub struct OrderLog {
     meta: sled::Tree,
     /// Whether anything that must be flushed was written since the last flush.
     dirty: bool,
+    /// Log entries written through the node since the last [`OrderLog::take_written_entries`]:
+    /// what the next flush makes durable, for the flush-size histogram. Counted as written, not
+    /// from the length, which a truncation followed by an append leaves unchanged.
+    written_entries: u64,
 }
 
 fn storage<E: std::fmt::Display>(e: E) -> Error {
@@ -96,6 +100,7 @@ impl OrderLog {
             meta: db.open_tree(META_TREE)?,
             db,
             dirty: false,
+            written_entries: 0,
         };
         upgrade::upgrade_requests(&dir, &log.db, &log.log, &log.requests, &log.meta).map_err(
             |e| Error::Storage(format!("cannot upgrade order log {}: {e}", dir.display())),
@@ -292,6 +297,11 @@ impl OrderLog {
         std::mem::take(&mut self.dirty)
     }
 
+    /// Log entries the node wrote since the last call, and clears the count.
+    pub fn take_written_entries(&mut self) -> u64 {
+        std::mem::take(&mut self.written_entries)
+    }
+
     /// Makes everything written so far durable.
     ///
     /// # Errors
@@ -345,6 +355,7 @@ impl protocol::LogStore for OrderLog {
         let before = self.length()?;
         let len = OrderLog::write(self, from, entries, 0, drop_past_end)?;
         self.dirty |= !entries.is_empty() || len != before;
+        self.written_entries += entries.len() as u64;
         Ok(len)
     }
 

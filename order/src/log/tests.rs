@@ -93,3 +93,19 @@ fn a_vote_and_its_epoch_are_read_back_together() {
     log.set_vote(8, None).unwrap();
     assert_eq!(log.position().unwrap().granted, None);
 }
+
+/// The flush-size histogram reads this count: a rewrite that keeps the length (a new leader's
+/// entry replacing an old one) still wrote an entry, which the length alone cannot tell.
+#[test]
+fn written_entries_count_rewrites_that_keep_the_length() {
+    use protocol::LogStore;
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = OrderLog::open(dir.path()).unwrap();
+    let first = [entry(0, 1, "a"), entry(1, 1, "b")];
+    LogStore::write(&mut log, 0, &first, &|_| false).unwrap();
+    assert_eq!(log.take_written_entries(), 2);
+    assert_eq!(log.take_written_entries(), 0, "taking clears the count");
+    LogStore::write(&mut log, 1, &[entry(1, 2, "x")], &|e| e.epoch < 2).unwrap();
+    assert_eq!(log.length().unwrap(), 2);
+    assert_eq!(log.take_written_entries(), 1);
+}
