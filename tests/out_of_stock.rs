@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 /// Restocks would refill the sold-out toy mid-test: none within the test's run.
 const NO_RESTOCK_MS: u64 = 600_000;
 
-#[tokio::test]
-async fn a_sold_out_cached_toy_is_refused_without_reaching_the_leader() {
+/// A store without restocks whose Tux is sold out.
+async fn with_tux_sold_out() -> TestCluster {
     let cluster = TestCluster::start(ClusterOptions {
         restock_period_ms: NO_RESTOCK_MS,
         ..ClusterOptions::default()
@@ -21,6 +21,12 @@ async fn a_sold_out_cached_toy_is_refused_without_reaching_the_leader() {
     .await;
     let stock = cluster.quantity("Tux").await;
     assert_eq!(cluster.buy("Tux", stock as u32).await, 0);
+    cluster
+}
+
+#[tokio::test]
+async fn a_sold_out_cached_toy_is_refused_without_reaching_the_leader() {
+    let cluster = with_tux_sold_out().await;
     let leader = cluster.leader().await;
     let order = json!({"name": "Tux", "quantity": 1}).to_string();
 
@@ -85,13 +91,7 @@ async fn a_sold_out_cached_toy_is_refused_without_reaching_the_leader() {
 /// toy, and the same load with keys sends each one to the leader: both are refused.
 #[tokio::test]
 async fn the_client_s_keyless_buys_of_a_sold_out_toy_are_refused_by_the_frontend() {
-    let cluster = TestCluster::start(ClusterOptions {
-        restock_period_ms: NO_RESTOCK_MS,
-        ..ClusterOptions::default()
-    })
-    .await;
-    let stock = cluster.quantity("Tux").await;
-    assert_eq!(cluster.buy("Tux", stock as u32).await, 0);
+    let cluster = with_tux_sold_out().await;
     let url = cluster.frontend_url("");
     let run = |extra: &'static [&'static str]| {
         let mut args = vec![

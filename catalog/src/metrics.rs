@@ -3,6 +3,7 @@
 
 use common::metrics::Exposition;
 
+use crate::invalidate::PushCounts;
 use crate::server::Catalog;
 
 /// The Prometheus text of `catalog`'s counters.
@@ -25,23 +26,25 @@ pub(crate) fn render(catalog: &Catalog) -> String {
         &stats.restocks,
     );
     let pushes = catalog.invalidator.push_counts();
-    text.family(
+    let per_frontend =
+        |text: &mut Exposition, name: &str, help: &str, count: fn(&PushCounts) -> u64| {
+            text.family(name, "counter", help);
+            for push in &pushes {
+                let labels = format!("frontend=\"{}\"", push.frontend);
+                text.sample(name, &labels, count(push));
+            }
+        };
+    per_frontend(
+        &mut text,
         "invalidation_pushes_total",
-        "counter",
         "Invalidation messages sent to each frontend, resends included.",
+        |push| push.pushes,
     );
-    for push in &pushes {
-        let labels = format!("frontend=\"{}\"", push.frontend);
-        text.sample("invalidation_pushes_total", &labels, push.pushes);
-    }
-    text.family(
+    per_frontend(
+        &mut text,
         "invalidation_push_failures_total",
-        "counter",
         "Invalidation messages a frontend did not acknowledge in time (resent later).",
+        |push| push.failures,
     );
-    for push in &pushes {
-        let labels = format!("frontend=\"{}\"", push.frontend);
-        text.sample("invalidation_push_failures_total", &labels, push.failures);
-    }
     text.finish()
 }

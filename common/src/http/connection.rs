@@ -141,6 +141,36 @@ impl AsyncWrite for Watched {
     }
 }
 
+/// A request as hyper hands it to a connection's service.
+pub(super) type IncomingRequest = warp::http::Request<hyper::body::Incoming>;
+
+/// What [`warp::service`] makes of the routes: a cloneable service that always answers. One name
+/// for the bounds that [`Counted`] and the server loop both need.
+pub(super) trait Routes:
+    tower_service::Service<
+        IncomingRequest,
+        Response = Response,
+        Error = Infallible,
+        Future = <Self as Routes>::Answer,
+    > + Clone
+    + Send
+    + 'static
+{
+    /// The service's future, sent to the connection's task.
+    type Answer: Future<Output = Result<Response, Infallible>> + Send + 'static;
+}
+
+impl<S> Routes for S
+where
+    S: tower_service::Service<IncomingRequest, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Answer = S::Future;
+}
+
 /// The routes' service, telling [`Activity`] when a request is in flight.
 #[derive(Clone)]
 pub(super) struct Counted<S> {
@@ -148,22 +178,12 @@ pub(super) struct Counted<S> {
     pub(super) activity: Arc<Activity>,
 }
 
-impl<S> hyper::service::Service<warp::http::Request<hyper::body::Incoming>> for Counted<S>
-where
-    S: tower_service::Service<
-            warp::http::Request<hyper::body::Incoming>,
-            Response = Response,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+impl<S: Routes> hyper::service::Service<IncomingRequest> for Counted<S> {
     type Response = Response;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-    fn call(&self, request: warp::http::Request<hyper::body::Incoming>) -> Self::Future {
+    fn call(&self, request: IncomingRequest) -> Self::Future {
         self.activity.request_began();
         let in_flight = InFlight(Arc::clone(&self.activity));
         let mut inner = self.inner.clone();

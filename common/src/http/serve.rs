@@ -18,10 +18,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use super::connection::{Activity, Counted, Verdict, Watched};
+use super::connection::{Activity, Counted, Routes, Verdict, Watched};
 use crate::shutdown::Shutdown;
 
 /// Default [`HttpLimits::header_read_timeout_ms`].
@@ -168,17 +167,12 @@ async fn refuse(mut stream: TcpStream) {
 }
 
 /// One connection until it closes: requests in turn, watched for the idle and header timeouts.
-async fn serve_connection<S>(stream: TcpStream, service: S, limits: HttpLimits, shutdown: Shutdown)
-where
-    S: tower_service::Service<
-            warp::http::Request<hyper::body::Incoming>,
-            Response = Response,
-            Error = Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+async fn serve_connection(
+    stream: TcpStream,
+    service: impl Routes,
+    limits: HttpLimits,
+    shutdown: Shutdown,
+) {
     let activity = Arc::new(Activity::new());
     let io = hyper_util::rt::TokioIo::new(Watched {
         stream,
