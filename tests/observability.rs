@@ -247,3 +247,61 @@ async fn ready_names_who_refused_a_wrong_token() {
         .expect("GET /internal/health");
     assert_eq!(refused.status(), 401);
 }
+
+/// A cluster file whose replica entries point at the wrong replicas (2 and 3 swapped) leaves a
+/// frontend unready, saying which address answers as whom: counting such answers would count a
+/// replica twice, or one that is not the one the file means.
+#[tokio::test]
+async fn ready_names_a_replica_address_that_answers_as_another() {
+    let options = ClusterOptions {
+        frontends: 2,
+        ..ClusterOptions::default()
+    };
+    let mut cluster = TestCluster::start(options).await;
+    let stranger = Service::Frontend(2);
+    cluster
+        .local
+        .terminate(stranger, std::time::Duration::from_secs(5))
+        .expect("stop frontend 2");
+    let text = std::fs::read_to_string(&cluster.local.config_path).expect("the cluster file");
+    let mut file: toml::Value = toml::from_str(&text).expect("TOML");
+    let replicas = file["replica"].as_array_mut().expect("[[replica]] tables");
+    let second = replicas[1]["internal"].clone();
+    replicas[1]["internal"] = replicas[2]["internal"].clone();
+    replicas[2]["internal"] = second;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let crossed = dir.path().join("crossed.toml");
+    std::fs::write(&crossed, toml::to_string(&file).expect("TOML")).expect("write it");
+    let mut frontend = Command::new(env!("CARGO_BIN_EXE_toystore"))
+        .args(["frontend", "--id", "2", "--config"])
+        .arg(&crossed)
+        .env("TOYSTORE_TOKEN", &cluster.local.config.token)
+        .env("TOYSTORE_DATA_ROOT", &cluster.local.config.data_root)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start frontend 2 on the crossed file");
+    let addr = cluster.local.config.frontend(2).expect("frontend 2").public;
+    cluster
+        .wait_until("frontend 2 serving", || async {
+            cluster
+                .http
+                .get(format!("http://{addr}/health"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        })
+        .await;
+    let (status, _, body) = probe(&cluster, addr, "/ready").await;
+    let _ = frontend.kill();
+    let _ = frontend.wait();
+    assert_eq!(status, 503, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("JSON error body");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    for needle in [
+        "order-2's address answers as order-3: check the cluster file",
+        "order-3's address answers as order-2",
+        "1 of 3 answer",
+    ] {
+        assert!(message.contains(needle), "{message}");
+    }
+}

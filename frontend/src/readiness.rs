@@ -2,8 +2,9 @@
 //! catalog answers, and orders only while a majority of the order replicas does, each with this
 //! frontend's cluster token.
 //!
-//! A refused token is named as such for each service that refused it, because it is a
-//! configuration mistake to fix, not an outage to wait out.
+//! A refused token is named as such for each service that refused it, and a replica address
+//! that answers with another replica's id likewise, because each is a configuration mistake to
+//! fix, not an outage to wait out. Such a replica is not counted towards the majority.
 
 use common::Error;
 
@@ -23,9 +24,15 @@ pub(crate) async fn problems(frontend: &Frontend) -> Vec<String> {
     let mut answering = 0;
     let mut refused = Vec::new();
     let mut silent = Vec::new();
+    let mut misaddressed = Vec::new();
     for (id, health) in replicas {
         match health {
-            Ok(_) => answering += 1,
+            Ok(health) if health.id == id => answering += 1,
+            // Two entries of the cluster file on one replica would count it twice.
+            Ok(health) => misaddressed.push(format!(
+                "order-{id}'s address answers as order-{}: check the cluster file",
+                health.id
+            )),
             Err(Error::Unauthorized) => refused.push(format!("order-{id}")),
             Err(_) => silent.push(format!("order-{id}")),
         }
@@ -33,6 +40,7 @@ pub(crate) async fn problems(frontend: &Frontend) -> Vec<String> {
     if answering >= majority {
         return problems;
     }
+    problems.extend(misaddressed);
     problems.extend(
         refused
             .iter()
