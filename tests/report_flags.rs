@@ -124,8 +124,10 @@ async fn client_json_goes_to_stdout_and_out_to_a_file() {
     assert_eq!(
         keys(&printed["config"]),
         [
+            "buy_sold_out",
             "duration_s",
             "iterations",
+            "keyless",
             "max_quantity",
             "p",
             "rate",
