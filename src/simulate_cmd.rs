@@ -64,6 +64,7 @@ enum Flaw {
     DropWithinSynced,
     CatchUpDropsAgreeingTail,
     CommitCountsUnflushedLeader,
+    BuyAnswerAnyBatch,
 }
 
 fn replica_count(text: &str) -> Result<usize, String> {
@@ -92,6 +93,7 @@ pub fn run(args: SimulateArgs) -> Result<(), CliError> {
             Some(Flaw::DropWithinSynced) => flaws.drop_within_synced = true,
             Some(Flaw::CatchUpDropsAgreeingTail) => flaws.catch_up_drops_agreeing_tail = true,
             Some(Flaw::CommitCountsUnflushedLeader) => flaws.commit_counts_unflushed_leader = true,
+            Some(Flaw::BuyAnswerAnyBatch) => flaws.buy_answer_any_batch = true,
         }
         c.flaws = flaws;
         c

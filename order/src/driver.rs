@@ -16,7 +16,7 @@ use common::replica_api::ReplicaClient;
 use common::wire::Health;
 use common::{Error, ReplicaId, Result, Shutdown};
 use log::error;
-use protocol::{BuyOutcome, Call, Node, Output, Reply, Request, Tag, TICK};
+use protocol::{BuyId, BuyOutcome, Call, Node, Output, Reply, Request, Tag, TICK};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,7 +39,7 @@ pub(crate) enum Input {
         call: Call,
         answer: Result<Reply>,
     },
-    Bought(BuyOutcome),
+    Bought(BuyId, BuyOutcome),
 }
 
 /// The handle HTTP handlers use to reach the node.
@@ -161,7 +161,7 @@ impl Driver {
                 }
             }
             Input::Answer { from, call, answer } => self.node.on_answer(from, call, answer),
-            Input::Bought(outcome) => self.node.on_bought(outcome),
+            Input::Bought(id, outcome) => self.node.on_bought(id, outcome),
         }
     }
 
@@ -232,12 +232,12 @@ impl Driver {
                     });
                 });
             }
-            Output::Buy { batch } => {
+            Output::Buy { id, batch } => {
                 let catalog = self.catalog.clone();
                 let feed = self.feed.clone();
                 tokio::spawn(async move {
                     let outcome = catalog.buy_batch(&batch).await;
-                    let _ = feed.send(Input::Bought(outcome));
+                    let _ = feed.send(Input::Bought(id, outcome));
                 });
             }
             Output::Halt { error } => self.fail_stop("storage", &error),

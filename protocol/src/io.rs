@@ -13,6 +13,12 @@ use common::{Epoch, Error, OrderEntry, OrderNumber, ReplicaId, Result};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tag(pub u64);
 
+/// Names one [`Output::Buy`] for the life of a node, so that its outcome is matched with its
+/// batch: an outcome that arrives after its leadership ended, or after the same replica leads
+/// again, must not be taken for a later batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BuyId(pub u64);
+
 /// A request to a replica, from a frontend or from a peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -67,8 +73,8 @@ pub enum Output {
         early: bool,
     },
     /// Buy these from the catalog (idempotent by request id); the outcome goes to
-    /// `Node::on_bought`. At most one batch is out at a time.
-    Buy { batch: Vec<BuyRequest> },
+    /// `Node::on_bought` with `id`. At most [`crate::MAX_BUYS_OUT`] batches are out at a time.
+    Buy { id: BuyId, batch: Vec<BuyRequest> },
     /// The log's storage failed: stop the process without answering anything more.
     Halt { error: Error },
 }

@@ -3,7 +3,9 @@
 //!
 //! - **Group commit.** `place` requests queue while a catalog buy is out; then one buy carries
 //!   them all, one write numbers the bought ones, and one flush (the driver's, after the step)
-//!   makes them durable.
+//!   makes them durable. Each buy has an id ([`BuyId`]) and its answer finds its batch by it: an
+//!   answer that comes after its leadership ended is dropped, even when the same replica leads
+//!   again and has a new batch out.
 //! - **Replication.** Each follower gets the leader's whole suffix from where it is synced; one
 //!   append is out per follower at a time, plus heartbeats. A gap answer moves `next` back. The
 //!   appends leave while the leader's own flush of the same entries runs, not after it.
@@ -27,12 +29,16 @@ use common::{
 use log::{debug, warn};
 use std::collections::BTreeMap;
 
-use crate::io::{BuyOutcome, Output, Reply, Tag};
+use crate::io::{BuyId, BuyOutcome, Output, Reply, Tag};
 use crate::node::{Duty, Node};
 use crate::store::LogStore;
 
 /// Most orders bought and written in one batch.
 pub const MAX_BATCH: usize = 4096;
+/// Most catalog buys a leader has out at once, by default ([`Node::buys_out`]). Two out gave
+/// fewer orders/s and a slower buy under mixed load than one (docs/performance.md): the catalog
+/// flushes each buy, so two small buys cost two flushes where one larger buy costs one.
+pub const MAX_BUYS_OUT: usize = 1;
 /// A follower with nothing new still hears from the leader this often.
 pub const HEARTBEAT_TICKS: u64 = 5;
 /// An append unanswered this long counts as lost and is sent again.
@@ -107,8 +113,8 @@ pub(crate) struct Leading {
     /// Requests not in the log yet, by id, and the order they came in.
     unbought: BTreeMap<RequestId, Buying>,
     queue: Vec<RequestId>,
-    /// The batch the catalog is buying now.
-    in_catalog: Option<Vec<RequestId>>,
+    /// The batches the catalog is buying now, by the id of their buy.
+    in_catalog: BTreeMap<BuyId, Vec<RequestId>>,
     pub(crate) waiting: BTreeMap<OrderNumber, Vec<Waiter>>,
     pub(crate) reads: Vec<IndexRead>,
     /// Buy batches in a row that did not reach the catalog.
@@ -150,7 +156,7 @@ impl Leading {
             round: 0,
             unbought: BTreeMap::new(),
             queue: Vec::new(),
-            in_catalog: None,
+            in_catalog: BTreeMap::new(),
             waiting: BTreeMap::new(),
             reads: Vec::new(),
             catalog_failures: 0,
@@ -260,15 +266,15 @@ impl<S: LogStore> Node<S> {
         Ok(None)
     }
 
-    /// Sends the queued requests to the catalog as one batch, unless a batch is out already or
+    /// Sends the queued requests to the catalog as one batch, unless `buys_out` batches are out or
     /// this leader has not heard from a majority lately (it may be cut off: buying then would
     /// take stock for orders that cannot commit here).
     pub(crate) fn maybe_buy(&mut self) {
-        let (now, majority) = (self.now, self.majority);
+        let (now, majority, buys_out) = (self.now, self.majority, self.buys_out);
         let Some(leading) = self.leading_mut() else {
             return;
         };
-        if leading.in_catalog.is_some() || leading.queue.is_empty() {
+        if leading.in_catalog.len() >= buys_out || leading.queue.is_empty() {
             return;
         }
         if leading.heard_within(now, BUY_LEASE_TICKS) < majority {
@@ -287,17 +293,25 @@ impl<S: LogStore> Node<S> {
                 }
             })
             .collect();
-        leading.in_catalog = Some(ids);
-        self.outputs.push(Output::Buy { batch });
+        let id = BuyId(self.next_buy);
+        self.next_buy += 1;
+        let leading = self.leading_mut().expect("checked above");
+        leading.in_catalog.insert(id, ids);
+        self.outputs.push(Output::Buy { id, batch });
     }
 
     /// Numbers and writes what the catalog sold; answers what it refused.
-    pub(crate) fn on_bought_batch(&mut self, outcome: BuyOutcome) -> Result<()> {
-        let (epoch, len) = (self.epoch, self.len);
+    pub(crate) fn on_bought_batch(&mut self, id: BuyId, outcome: BuyOutcome) -> Result<()> {
+        let (epoch, len, any_batch) = (self.epoch, self.len, self.flaws.buy_answer_any_batch);
         let Some(leading) = self.leading_mut() else {
             return Ok(());
         };
-        let Some(ids) = leading.in_catalog.take() else {
+        let id = match leading.in_catalog.keys().next() {
+            Some(&out) if any_batch => out,
+            _ => id,
+        };
+        // A buy of an earlier leadership: its requests were answered when that one ended.
+        let Some(ids) = leading.in_catalog.remove(&id) else {
             return Ok(());
         };
         leading.catalog_failures = match &outcome {

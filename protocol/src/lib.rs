@@ -38,9 +38,10 @@ mod tests;
 
 pub use election::{Action, Elector, ElectorConfig};
 pub use fetch::{FETCH_WINDOW, MAX_RESEND_TICKS};
-pub use io::{BuyOutcome, Call, Output, Reply, Request, Tag};
+pub use io::{BuyId, BuyOutcome, Call, Output, Reply, Request, Tag};
 pub use leading::{
-    APPEND_RETRY_TICKS, COMMIT_TIMEOUT_TICKS, HEARTBEAT_TICKS, MAX_BATCH, STEP_DOWN_TICKS,
+    APPEND_RETRY_TICKS, COMMIT_TIMEOUT_TICKS, HEARTBEAT_TICKS, MAX_BATCH, MAX_BUYS_OUT,
+    STEP_DOWN_TICKS,
 };
 pub use node::Node;
 pub use observe::CatchUp;
@@ -73,4 +74,8 @@ pub struct Flaws {
     /// Found while letting appends overlap the leader's flush: the leader counts entries it has
     /// written but not flushed towards a commit.
     pub commit_counts_unflushed_leader: bool,
+    /// Found while letting two catalog buys be out: an answer is taken for the batch out now
+    /// whatever buy it answers, so one sent before the leader stepped down and led again numbers
+    /// orders of a later batch that the catalog never sold.
+    pub buy_answer_any_batch: bool,
 }

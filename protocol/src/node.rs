@@ -10,7 +10,7 @@ use common::wire::{Health, LeaderNotice, LogPage, LogQuery, Prepare, Promise, Ro
 use common::{Epoch, Error, OrderEntry, ReplicaId, Result, MAX_EPOCH, MAX_LOG_LEN};
 use log::{info, warn};
 
-use crate::io::{BuyOutcome, Call, Output, Reply, Request, Tag};
+use crate::io::{BuyId, BuyOutcome, Call, Output, Reply, Request, Tag};
 use crate::leading::Leading;
 use crate::pull::{Pull, Takeover};
 use crate::rules::LogSummary;
@@ -64,10 +64,15 @@ pub struct Node<S: LogStore> {
     /// Ticks since start.
     pub(crate) now: u64,
     pub(crate) outputs: Vec<Output>,
+    /// The id of the next catalog buy; never reused while the node lives.
+    pub(crate) next_buy: u64,
     halted: bool,
     /// Most entries this replica asks a peer for, and gives, in one page of a log read:
     /// [`MAX_LOG_PAGE`]; the simulator makes it small so that its short logs are read in pages.
     pub page_limit: usize,
+    /// Most catalog buys out at once while leading: [`crate::MAX_BUYS_OUT`]; the simulator sets
+    /// two in half its seeds, so that answers arrive out of order and must find their batch.
+    pub buys_out: usize,
     /// Old behaviours kept switchable so the simulator can prove it finds them; all off in
     /// production.
     pub flaws: Flaws,
@@ -108,8 +113,10 @@ impl<S: LogStore> Node<S> {
             caught_up_entries: 0,
             now: 0,
             outputs: Vec::new(),
+            next_buy: 0,
             halted: false,
             page_limit: MAX_LOG_PAGE,
+            buys_out: crate::MAX_BUYS_OUT,
             flaws: Flaws::default(),
         })
     }
@@ -132,9 +139,9 @@ impl<S: LogStore> Node<S> {
         self.run(|node| node.answer(from, call, answer));
     }
 
-    /// The catalog's answer to the last [`Output::Buy`].
-    pub fn on_bought(&mut self, outcome: BuyOutcome) {
-        self.run(|node| node.on_bought_batch(outcome));
+    /// The catalog's answer to the [`Output::Buy`] named `id`.
+    pub fn on_bought(&mut self, id: BuyId, outcome: BuyOutcome) {
+        self.run(|node| node.on_bought_batch(id, outcome));
     }
 
     /// One tick of time: resends, heartbeats, timeouts.

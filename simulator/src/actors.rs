@@ -3,7 +3,7 @@
 
 use common::wire::{BuyReceipt, BuyRequest, Health};
 use common::{Epoch, Error, OrderNumber, ReplicaId, RequestId, Result};
-use protocol::{Call, Elector, MemoryStore, Node, Output, Reply, Request};
+use protocol::{BuyId, Call, Elector, MemoryStore, Node, Output, Reply, Request};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a message comes from or goes to, for partitions.
@@ -43,8 +43,9 @@ pub struct SimReplica {
     pub next_tag: u64,
     /// Outbound calls: correlation → (peer, call, deadline).
     pub calls: BTreeMap<u64, (ReplicaId, Call, u64)>,
-    /// The buy batch out at the catalog: correlation and deadline.
-    pub buying: Option<(u64, u64)>,
+    /// Buy batches out at the catalog: correlation → (the node's id of the buy, deadline). They
+    /// outlive the leadership that sent them, as a real catalog call does.
+    pub buying: BTreeMap<u64, (BuyId, u64)>,
     pub restart_at: Option<u64>,
     /// Probability of ticking in a time unit: timers drift.
     pub tick_rate: f64,

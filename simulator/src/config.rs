@@ -30,6 +30,8 @@ pub struct Config {
     /// Entries per page of a log read: a few, so that the short logs of a run are read in
     /// pages, several at once, as a real catch-up of a long gap is.
     pub page_limit: usize,
+    /// Catalog buys a leader may have out at once: one (as in production) or two.
+    pub buys_out: usize,
 }
 
 impl Config {
@@ -48,6 +50,7 @@ impl Config {
             flaws: Flaws::default(),
             index_flaw: false,
             page_limit: 1 + (seed % 7) as usize,
+            buys_out: 1 + (seed % 2) as usize,
         }
     }
 

@@ -104,11 +104,11 @@ impl World {
                     };
                     self.send(Site::Replica(me), Site::Replica(to), event, true);
                 }
-                Output::Buy { batch } => {
+                Output::Buy { id, batch } => {
                     let r = &mut self.replicas[i];
                     r.next_tag += 1;
                     let corr = r.next_tag;
-                    r.buying = Some((corr, self.now + RPC_TIMEOUT));
+                    r.buying.insert(corr, (id, self.now + RPC_TIMEOUT));
                     let event = Event::ToCatalog {
                         from: me,
                         incarnation: r.incarnation,
@@ -147,9 +147,15 @@ impl World {
             let (peer, call, _) = r.calls.remove(&corr).expect("listed above");
             node.on_answer(peer, call, Err(Error::Unavailable("timed out".into())));
         }
-        if r.buying.is_some_and(|(_, deadline)| deadline <= now) {
-            r.buying = None;
-            node.on_bought(Err(Error::Unavailable("catalog timed out".into())));
+        let timed_out: Vec<u64> = r
+            .buying
+            .iter()
+            .filter(|(_, (_, deadline))| *deadline <= now)
+            .map(|(corr, _)| *corr)
+            .collect();
+        for corr in timed_out {
+            let (buy, _) = r.buying.remove(&corr).expect("listed above");
+            node.on_bought(buy, Err(Error::Unavailable("catalog timed out".into())));
         }
         let rate = r.tick_rate;
         if self.rng.chance(rate) {
@@ -174,7 +180,7 @@ impl World {
         r.flushing = false;
         r.tags.clear();
         r.calls.clear();
-        r.buying = None;
+        r.buying.clear();
         let id = r.id;
         r.restart_at = Some(self.now + self.rng.range(20, 400));
         self.faults += 1;
@@ -191,6 +197,7 @@ impl World {
         let mut node = Node::new(r.id, peers, disk).expect("a memory store opens");
         node.flaws = self.cfg.flaws;
         node.page_limit = self.cfg.page_limit;
+        node.buys_out = self.cfg.buys_out;
         node.start();
         r.node = Some(node);
         r.restart_at = None;

@@ -95,6 +95,21 @@ impl World {
             self.violate(("no stock taken for an order that never commits", detail));
             return;
         }
+        let unsold = self.checks.committed.iter().find(|entry| {
+            self.catalog.taken.get(&entry.request_id).copied() != Some(entry.quantity)
+        });
+        if let Some(entry) = unsold {
+            let detail = format!(
+                "order {} ({} of {}, request {}) committed, the catalog sold it {:?}",
+                entry.number,
+                entry.quantity,
+                entry.name,
+                entry.request_id,
+                self.catalog.taken.get(&entry.request_id)
+            );
+            self.violate(("no order commits without its stock", detail));
+            return;
+        }
         self.check(|w| w.checks.acked_orders_durable(&w.replicas));
     }
 

@@ -67,6 +67,7 @@ impl World {
                 let mut node = Node::new(id, peers, disk).expect("a memory store opens");
                 node.flaws = cfg.flaws;
                 node.page_limit = cfg.page_limit;
+                node.buys_out = cfg.buys_out;
                 SimReplica {
                     id,
                     node: Some(node),
@@ -78,7 +79,7 @@ impl World {
                     tags: BTreeMap::new(),
                     next_tag: 0,
                     calls: BTreeMap::new(),
-                    buying: None,
+                    buying: BTreeMap::new(),
                     restart_at: None,
                     tick_rate: if cfg.faults { rng.float(0.6, 1.0) } else { 1.0 },
                 }
@@ -333,12 +334,12 @@ impl World {
                     return;
                 };
                 let r = &mut self.replicas[i];
-                if r.buying.map(|b| b.0) != Some(corr) {
+                // An answer after its call timed out: the node was told of the failure already.
+                let Some((buy, _)) = r.buying.remove(&corr) else {
                     return;
-                }
-                r.buying = None;
+                };
                 let Some(node) = r.node.as_mut() else { return };
-                node.on_bought(outcome);
+                node.on_bought(buy, outcome);
                 self.after_step(i);
             }
             Event::ClientToFrontend {

@@ -103,7 +103,7 @@ fn a_seed_replays_exactly() {
 #[test]
 fn every_old_bug_is_found_again() {
     type Flawed = fn(&mut Config);
-    let cases: [(&str, &str, u64, Flawed); 8] = [
+    let cases: [(&str, &str, u64, Flawed); 9] = [
         (
             "1: two leaders in one epoch",
             "one leader per epoch",
@@ -146,14 +146,20 @@ fn every_old_bug_is_found_again() {
         (
             "paged catch-up: an agreeing tail is dropped",
             "no acknowledged order lost",
-            100,
+            400,
             |c| c.flaws.catch_up_drops_agreeing_tail = true,
         ),
         (
             "appends before the leader's flush: its unflushed copy counts",
             "no acknowledged order lost",
-            100,
+            200,
             |c| c.flaws.commit_counts_unflushed_leader = true,
+        ),
+        (
+            "two buys out: an answer is taken for whichever batch is out",
+            "no order commits without its stock",
+            50,
+            |c| c.flaws.buy_answer_any_batch = true,
         ),
     ];
     for (finding, invariant, seeds, flaw) in cases {

@@ -1,11 +1,11 @@
 //! Script tests of the leader: its appends overlap its own flush, and the commit rule counts
 //! only what it has flushed.
 
-use common::wire::{AppendReply, BuyReceipt, LeaderNotice, PlaceRequest, Placed, Promise};
+use common::wire::{AppendReply, BuyReceipt, LeaderNotice, PlaceRequest, Placed, Prepare, Promise};
 use common::RequestId;
 
 use super::replica_two;
-use crate::io::{Call, Output, Reply, Request, Tag};
+use crate::io::{BuyId, Call, Output, Reply, Request, Tag};
 use crate::store::MemoryStore;
 use crate::{Flaws, Node};
 
@@ -85,7 +85,7 @@ fn with_one_order_written(flaws: Flaws) -> (Node<MemoryStore>, Vec<Output>) {
         version: 1,
         remaining: 9,
     };
-    node.on_bought(Ok(vec![Ok(receipt)]));
+    node.on_bought(buy_id(&outputs), Ok(vec![Ok(receipt)]));
     assert_eq!(node.len(), 1);
     let outputs = node.take_outputs();
     (node, outputs)
@@ -156,4 +156,109 @@ fn counting_the_unflushed_copy_commits_on_one_disk() {
     let after_ack = acked(&mut node, 1, 1);
     assert_eq!(node.commit_len(), 1);
     assert_eq!(placed(&after_ack, Tag(7)), Some(0));
+}
+
+/// The id of the one catalog buy among `outputs`.
+fn buy_id(outputs: &[Output]) -> BuyId {
+    let ids: Vec<BuyId> = outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Buy { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one buy in {outputs:?}");
+    ids[0]
+}
+
+fn place(node: &mut Node<MemoryStore>, tag: u64, id: &str) -> Vec<Output> {
+    let request = PlaceRequest {
+        request_id: RequestId(id.into()),
+        name: "Tux".into(),
+        quantity: 1,
+    };
+    node.on_request(Tag(tag), Request::Place(request));
+    node.take_outputs()
+}
+
+/// Leader two, its takeover of epoch 4 flushed and acknowledged by both followers.
+fn settled_leader_two() -> Node<MemoryStore> {
+    let mut node = leader_two(Flaws::default());
+    node.take_outputs();
+    node.on_flushed();
+    node.take_outputs();
+    for follower in [1, 3] {
+        acked(&mut node, follower, 0);
+    }
+    node
+}
+
+/// A buy still out when its leader stepped down answers for that leadership alone: when the same
+/// replica leads again and buys another batch, the old answer must not be taken for the new one
+/// (it would number orders the catalog never sold, or refuse ones it did).
+#[test]
+fn a_buy_answered_after_its_leadership_ended_is_ignored() {
+    assert_eq!(buy_answered_late(Flaws::default()), (0, 1));
+}
+
+/// The old rule, switched back on: the late answer is taken for the new batch, whose order is
+/// numbered although the catalog never sold it.
+#[test]
+fn the_old_rule_took_a_late_buy_answer_for_the_new_batch() {
+    let flaws = Flaws {
+        buy_answer_any_batch: true,
+        ..Flaws::default()
+    };
+    assert_eq!(buy_answered_late(flaws), (1, 1));
+}
+
+/// Leader two buys "old" in epoch 4, loses the lead to a higher epoch, leads again in epoch 6
+/// and buys "new"; then the catalog answers the old buy, then the new one. The log's length
+/// after each answer.
+fn buy_answered_late(flaws: Flaws) -> (u64, u64) {
+    let mut node = settled_leader_two();
+    node.flaws = flaws;
+    let old_buy = buy_id(&place(&mut node, 7, "old"));
+    let prepare = Prepare {
+        epoch: 5,
+        leader: 3,
+        from: 0,
+    };
+    node.on_request(Tag(8), Request::Prepare(prepare));
+    node.take_outputs();
+    assert_eq!(
+        node.leading(),
+        None,
+        "a higher epoch's prepare ends the leadership"
+    );
+    node.on_request(Tag(9), Request::Leader(LeaderNotice { id: 2, epoch: 6 }));
+    node.take_outputs();
+    let promise = Promise {
+        epoch: 6,
+        log_epoch: 0,
+        len: 0,
+        commit_len: 0,
+        from: 0,
+        entries: Vec::new(),
+    };
+    for peer in [1, 3] {
+        node.on_answer(
+            peer,
+            Call::Prepare { epoch: 6 },
+            Ok(Reply::Promise(promise.clone())),
+        );
+    }
+    assert_eq!(node.leading(), Some(6));
+    node.on_flushed();
+    node.take_outputs();
+    let new_buy = buy_id(&place(&mut node, 10, "new"));
+    let sold = Ok(vec![Ok(BuyReceipt {
+        version: 1,
+        remaining: 9,
+    })]);
+    // The catalog answers the old leadership's buy of "old" only now.
+    node.on_bought(old_buy, sold.clone());
+    let after_old = node.len();
+    node.on_bought(new_buy, sold);
+    (after_old, node.len())
 }
