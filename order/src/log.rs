@@ -130,11 +130,17 @@ impl OrderLog {
             len,
             commit_len: self.meta_u64(META_COMMIT_LEN)?.min(len),
         };
-        if self.log.len() as u64 != len {
+        // Only the ends are checked here: counting the entries walks the whole tree (0.7 s and
+        // 130 MB of pages at a million orders, on every start). Every write keeps the log
+        // dense by construction; `toystore inspect check` walks it offline.
+        let first = match self.log.first()? {
+            Some((key, _)) => Some(key_u64(&key)?),
+            None => None,
+        };
+        if len > 0 && first != Some(0) {
             return Err(Error::Storage(format!(
-                "log has {} entries but its last number is {}: not dense",
-                self.log.len(),
-                len.saturating_sub(1)
+                "log's last number is {} but its first is {first:?}, not 0: not dense",
+                len - 1
             )));
         }
         Ok(position)

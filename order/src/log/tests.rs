@@ -109,3 +109,20 @@ fn written_entries_count_rewrites_that_keep_the_length() {
     assert_eq!(log.length().unwrap(), 2);
     assert_eq!(log.take_written_entries(), 1);
 }
+
+/// The start-up check of density reads only the log's ends: a log whose first entry is missing
+/// is refused by name, without walking the tree.
+#[test]
+fn a_log_missing_its_first_entry_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = OrderLog::open(dir.path()).unwrap();
+    let entries = [entry(0, 1, "a"), entry(1, 1, "b"), entry(2, 1, "c")];
+    assert_eq!(log.write(0, &entries, 0, |_| false).unwrap(), 3);
+    assert_eq!(log.position().unwrap().len, 3);
+    log.log.remove(u64_key(0)).unwrap();
+    let refused = log.position().unwrap_err().to_string();
+    assert!(
+        refused.contains("last number is 2 but its first is Some(1), not 0: not dense"),
+        "{refused}"
+    );
+}
