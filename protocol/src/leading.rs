@@ -74,6 +74,10 @@ pub(crate) struct Progress {
     /// It said it is catching up after a restart: it gets heartbeats, not entries, until it
     /// says otherwise.
     pub(crate) recovering: bool,
+    /// Its last append or heartbeat failed (down, cut off, timed out): it gets heartbeats, not
+    /// entries, until it answers one, so a follower that is down does not cost the leader a
+    /// read and a send of its whole gap with every batch.
+    pub(crate) unreachable: bool,
 }
 
 /// What a waiting request is answered with once its order commits.
@@ -146,6 +150,7 @@ impl Leading {
                     heard: if promised.contains(&p) { now } else { 0 },
                     round: 0,
                     recovering: false,
+                    unreachable: false,
                 };
                 (p, progress)
             })

@@ -1,6 +1,7 @@
 //! The leader keeping its followers' logs equal to its own: one append out per follower with
 //! the whole suffix from where it is synced, heartbeats even while an append is out, gap answers
-//! that move `next` back, and the commit rule over what the followers hold.
+//! that move `next` back, and the commit rule over what the followers hold. A follower that did
+//! not answer gets heartbeats only until it does: its gap is sent once it can take it.
 
 use common::wire::AppendRequest;
 use common::{Epoch, ReplicaId, Result};
@@ -30,9 +31,12 @@ impl<S: LogStore> Node<S> {
                 // it stands.
                 Some(_) if now - p.last_sent >= HEARTBEAT_TICKS => beat.push(*id),
                 Some(_) => {}
-                // A follower catching up takes no entries; it only needs to hear of us.
-                None if p.recovering && now - p.last_sent >= HEARTBEAT_TICKS => beat.push(*id),
-                None if p.recovering => {}
+                // A follower catching up takes no entries; it only needs to hear of us. One that
+                // did not answer hears from us too, and gets its entries once it answers.
+                None if (p.recovering || p.unreachable) && now - p.last_sent >= HEARTBEAT_TICKS => {
+                    beat.push(*id)
+                }
+                None if p.recovering || p.unreachable => {}
                 None if all || p.next < len || now - p.last_sent >= HEARTBEAT_TICKS => {
                     due.push(*id)
                 }
@@ -115,8 +119,10 @@ impl<S: LogStore> Node<S> {
         };
         progress.in_flight = None;
         let Ok(Reply::Appended(reply)) = answer else {
+            progress.unreachable = true;
             return Ok(());
         };
+        progress.unreachable = false;
         if reply.epoch != epoch {
             return Ok(());
         }

@@ -157,7 +157,7 @@ fn every_old_bug_is_found_again() {
         ),
         (
             "two buys out: an answer is taken for whichever batch is out",
-            "no order commits without its stock",
+            "no stock taken for an order that never commits",
             50,
             |c| c.flaws.buy_answer_any_batch = true,
         ),

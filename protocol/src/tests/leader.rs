@@ -262,3 +262,49 @@ fn buy_answered_late(flaws: Flaws) -> (u64, u64) {
     node.on_bought(new_buy, sold);
     (after_old, node.len())
 }
+
+fn appended(synced_len: u64, ok: bool) -> common::Result<Reply> {
+    Ok(Reply::Appended(AppendReply {
+        epoch: 4,
+        ok,
+        synced_len,
+        round: 0,
+        recovering: false,
+    }))
+}
+
+/// A follower whose append failed (down: the connection refused) gets heartbeats, not the whole
+/// gap again with every batch; once it answers one, it gets what it lacks. Before, the leader
+/// read and sent the follower's whole gap with every batch while the follower was down, so its
+/// work per batch grew with the gap (230 orders/s at a 280,000-order gap, 7,300 without).
+#[test]
+fn a_follower_that_did_not_answer_gets_heartbeats_until_it_does() {
+    let mut node = settled_leader_two();
+    let refused = Err(common::Error::Unavailable("connection refused".into()));
+    node.on_answer(1, Call::Append { epoch: 4 }, refused);
+    node.take_outputs();
+    let buy = buy_id(&place(&mut node, 7, "r0"));
+    let receipt = BuyReceipt {
+        version: 1,
+        remaining: 9,
+    };
+    node.on_bought(buy, Ok(vec![Ok(receipt)]));
+    assert_eq!(
+        appends(&node.take_outputs()),
+        vec![(3, 1, true)],
+        "only the follower that answers gets order 0"
+    );
+    let mut to_one = Vec::new();
+    for _ in 0..crate::HEARTBEAT_TICKS {
+        node.tick();
+        let outputs = node.take_outputs();
+        to_one.extend(appends(&outputs).into_iter().filter(|a| a.0 == 1));
+    }
+    assert_eq!(to_one.len(), 1, "one heartbeat is due: {to_one:?}");
+    assert_eq!(to_one[0].1, 0, "a heartbeat carries no entries");
+    node.on_answer(1, Call::Append { epoch: 4 }, appended(0, false));
+    let outputs = node.take_outputs();
+    let to_one: Vec<_> = appends(&outputs).into_iter().filter(|a| a.0 == 1).collect();
+    assert_eq!(to_one.len(), 1, "back: {outputs:?}");
+    assert_eq!(to_one[0].1, 1, "its answer brings it what it lacks");
+}
