@@ -21,6 +21,7 @@
 //! Deliberately left out: membership changes, log compaction, and pipelining more than one
 //! append per follower.
 
+mod buying;
 mod election;
 mod fetch;
 mod follower;

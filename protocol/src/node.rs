@@ -4,7 +4,7 @@
 //!
 //! This file holds the state and the epoch rules; `follower.rs` the follower's side; `pull.rs`
 //! the reading of peers' logs (a restart's catch-up, a candidate's takeover); `leading.rs`,
-//! `replication.rs` and `reads.rs` the leader's side.
+//! `buying.rs`, `replication.rs` and `reads.rs` the leader's side.
 
 use common::wire::{Health, LeaderNotice, LogPage, LogQuery, Prepare, Promise, Role, MAX_LOG_PAGE};
 use common::{Epoch, Error, OrderEntry, ReplicaId, Result, MAX_EPOCH, MAX_LOG_LEN};

@@ -13,10 +13,16 @@ use crate::{Flaws, Node};
 fn leader_two(flaws: Flaws) -> Node<MemoryStore> {
     let mut node = replica_two();
     node.flaws = flaws;
-    node.on_request(Tag(1), Request::Leader(LeaderNotice { id: 2, epoch: 4 }));
+    take_over(&mut node, 4);
+    node
+}
+
+/// Proposes replica 2 for `epoch` and has both peers promise it over empty logs.
+fn take_over(node: &mut Node<MemoryStore>, epoch: u64) {
+    node.on_request(Tag(1), Request::Leader(LeaderNotice { id: 2, epoch }));
     node.take_outputs();
     let promise = Promise {
-        epoch: 4,
+        epoch,
         log_epoch: 0,
         len: 0,
         commit_len: 0,
@@ -24,11 +30,10 @@ fn leader_two(flaws: Flaws) -> Node<MemoryStore> {
         entries: Vec::new(),
     };
     for peer in [1, 3] {
-        let call = Call::Prepare { epoch: 4 };
+        let call = Call::Prepare { epoch };
         node.on_answer(peer, call, Ok(Reply::Promise(promise.clone())));
     }
-    assert_eq!(node.leading(), Some(4));
-    node
+    assert_eq!(node.leading(), Some(epoch));
 }
 
 /// The appends among `outputs`: (to, entries carried, may leave before the flush).
@@ -231,24 +236,7 @@ fn buy_answered_late(flaws: Flaws) -> (u64, u64) {
         None,
         "a higher epoch's prepare ends the leadership"
     );
-    node.on_request(Tag(9), Request::Leader(LeaderNotice { id: 2, epoch: 6 }));
-    node.take_outputs();
-    let promise = Promise {
-        epoch: 6,
-        log_epoch: 0,
-        len: 0,
-        commit_len: 0,
-        from: 0,
-        entries: Vec::new(),
-    };
-    for peer in [1, 3] {
-        node.on_answer(
-            peer,
-            Call::Prepare { epoch: 6 },
-            Ok(Reply::Promise(promise.clone())),
-        );
-    }
-    assert_eq!(node.leading(), Some(6));
+    take_over(&mut node, 6);
     node.on_flushed();
     node.take_outputs();
     let new_buy = buy_id(&place(&mut node, 10, "new"));
