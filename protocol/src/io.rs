@@ -73,7 +73,7 @@ pub enum Output {
         early: bool,
     },
     /// Buy these from the catalog (idempotent by request id); the outcome goes to
-    /// `Node::on_bought` with `id`. At most [`crate::MAX_BUYS_OUT`] batches are out at a time.
+    /// `Node::on_bought` with `id`. At most `Node::buys_out` batches are out at a time.
     Buy { id: BuyId, batch: Vec<BuyRequest> },
     /// The log's storage failed: stop the process without answering anything more.
     Halt { error: Error },
