@@ -131,7 +131,7 @@ impl OrderLog {
             commit_len: self.meta_u64(META_COMMIT_LEN)?.min(len),
         };
         // Only the ends are checked here: counting the entries walks the whole tree (0.7 s and
-        // 130 MB of pages at a million orders, on every start). Every write keeps the log
+        // about 100 MB of pages at a million orders, on every start). Every write keeps the log
         // dense by construction; `toystore inspect check` walks it offline.
         let first = match self.log.first()? {
             Some((key, _)) => Some(key_u64(&key)?),

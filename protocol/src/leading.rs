@@ -3,9 +3,7 @@
 //!
 //! - **Group commit.** `place` requests queue while a catalog buy is out; then one buy carries
 //!   them all, one write numbers the bought ones, and one flush (the driver's, after the step)
-//!   makes them durable (`buying.rs`). Each buy has an id ([`BuyId`]) and its answer finds its batch by it: an
-//!   answer that comes after its leadership ended is dropped, even when the same replica leads
-//!   again and has a new batch out.
+//!   makes them durable. Each buy has an id ([`BuyId`]) that its answer must match (`buying.rs`).
 //! - **Replication.** Each follower gets the leader's whole suffix from where it is synced; one
 //!   append is out per follower at a time, plus heartbeats. A gap answer moves `next` back. The
 //!   appends leave while the leader's own flush of the same entries runs, not after it.
